@@ -1,0 +1,127 @@
+import io
+
+from django.contrib import admin
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from PIL import Image
+
+from ..models import Analysis, Photo
+from .scoping import PatientScopedAdmin
+
+THUMBNAIL_SIZE = (160, 160)
+
+
+class AnalysisInline(admin.TabularInline):
+    model = Analysis
+    extra = 0
+    can_delete = False
+    fields = ["model_version", "lesion_skin_fraction", "delta_e2000", "grade", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Photo)
+class PhotoAdmin(PatientScopedAdmin):
+    list_display = ["thumbnail", "overlay_thumbnail", "patient", "body_site", "taken_at", "status"]
+    list_filter = ["status", "body_site__region"]
+    date_hierarchy = "taken_at"
+    list_select_related = ["patient__user", "body_site"]
+    readonly_fields = [
+        "preview",
+        "overlay_preview",
+        "sha256",
+        "width",
+        "height",
+        "uploaded_at",
+        "status",
+        "error_message",
+        "taken_at_source",
+    ]
+    fields = ["patient", "body_site", "taken_at", *readonly_fields]
+    inlines = [AnalysisInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("analyses")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # photos come from the app, through the upload service
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.file_view)
+        return [
+            path("<int:pk>/file/<str:kind>/", view, name="diary_photo_file"),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request, pk: int, kind: str) -> HttpResponse:
+        """Stream a photo, mask or overlay, checked against ``visible_to`` like every list."""
+        photo = self.get_queryset(request).filter(pk=pk).first()
+        if photo is None or kind not in ("image", "mask", "overlay"):
+            raise Http404
+        if kind == "image":
+            field_file = photo.image
+        else:
+            analysis = photo.latest_analysis
+            field_file = getattr(analysis, kind) if analysis else None
+        if not field_file:
+            raise Http404
+        with field_file.open("rb") as handle, Image.open(handle) as image:
+            if request.GET.get("size") == "thumb":
+                image.thumbnail(THUMBNAIL_SIZE)
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="PNG")
+        response = HttpResponse(buffer.getvalue(), content_type="image/png")
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def _img(self, photo: Photo, kind: str, size: str):
+        if kind != "image" and photo.latest_analysis is None:
+            return "-"
+        url = reverse("admin:diary_photo_file", args=[photo.pk, kind])
+        return format_html(
+            '<img src="{}?size={}" alt="{} of photo {}" style="max-width:100%">',
+            url,
+            size,
+            kind,
+            photo.pk,
+        )
+
+    @admin.display(description="photo")
+    def thumbnail(self, photo: Photo):
+        return self._img(photo, "image", "thumb")
+
+    @admin.display(description="mask overlay")
+    def overlay_thumbnail(self, photo: Photo):
+        return self._img(photo, "overlay", "thumb")
+
+    @admin.display(description="photo")
+    def preview(self, photo: Photo):
+        return self._img(photo, "image", "full")
+
+    @admin.display(description="mask overlay")
+    def overlay_preview(self, photo: Photo):
+        return self._img(photo, "overlay", "full")
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(PatientScopedAdmin):
+    list_display = [
+        "photo",
+        "model_version",
+        "lesion_skin_fraction",
+        "delta_e2000",
+        "grade",
+        "created_at",
+    ]
+    list_filter = ["model_version", "grade"]
+    list_select_related = ["photo__body_site", "photo__patient__user"]
+    readonly_fields = [f.name for f in Analysis._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

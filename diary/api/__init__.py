@@ -1,0 +1,1 @@
+"""The REST API for the mobile app, under ``/api/v1/``."""

@@ -1,0 +1,120 @@
+"""Photos: upload, list, detail, delete, and the authorised file downloads."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from ..selectors.photos import photo_list
+from ..services.photos import photo_create, photo_delete
+from . import serializers as s
+from .filters import PhotoFilter
+from .schema import E400, E401, E404, E413
+
+_FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file (image/jpeg or image/png)")
+
+
+def _file_response(field_file, *, filename: str) -> FileResponse:
+    if not field_file:
+        raise NotFound("This file does not exist yet.", code="not_ready")
+    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    response = FileResponse(field_file.open("rb"), content_type=content_type, filename=filename)
+    # Health data: never kept by shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: s.PhotoSerializer, **E400, **E401}),
+    retrieve=extend_schema(
+        responses={200: s.PhotoSerializer, **E401, **E404},
+        description="Poll this until `status` is `done` or `failed`.",
+    ),
+    destroy=extend_schema(responses={204: None, **E401, **E404}),
+)
+class PhotoViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.PhotoSerializer
+    filterset_class = PhotoFilter
+    ordering_fields = ["taken_at", "uploaded_at"]
+    throttle_scope = "upload"
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return photo_list(user=self.request.user)
+
+    def get_throttles(self):
+        # Only uploads are throttled; reading the diary is not.
+        return super().get_throttles() if self.action == "create" else []
+
+    @extend_schema(
+        request={"multipart/form-data": s.PhotoUploadSerializer},
+        responses={
+            201: OpenApiResponse(s.PhotoSerializer, description="Stored; analysis pending"),
+            200: OpenApiResponse(s.PhotoSerializer, description="Same content already uploaded"),
+            **E400,
+            **E401,
+            **E413,
+        },
+        summary="Upload a photo of a body site",
+        description="Answers 201 with `status: pending` and `status_url` to poll; the analysis "
+        "runs asynchronously. The same bytes uploaded again for the same patient answer 200 "
+        "with the photo stored the first time.",
+    )
+    def create(self, request):
+        upload = s.PhotoUploadSerializer(data=request.data, context={"request": request})
+        upload.is_valid(raise_exception=True)
+        photo, created = photo_create(
+            body_site=upload.validated_data["body_site"],
+            upload=upload.validated_data["image"],
+            taken_at=upload.validated_data.get("taken_at"),
+        )
+        photo = self.get_queryset().get(pk=photo.pk)
+        body = s.PhotoSerializer(photo, context={"request": request}).data
+        headers = {"Location": body["status_url"]}
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(body, status=code, headers=headers)
+
+    def perform_destroy(self, instance) -> None:
+        photo_delete(photo=instance)
+
+    @extend_schema(responses={200: _FILE, **E401, **E404}, summary="The photo (metadata stripped)")
+    @action(detail=True, methods=["get"])
+    def image(self, request, pk=None):
+        photo = self.get_object()
+        return _file_response(photo.image, filename=f"photo-{photo.pk}{_suffix(photo.image)}")
+
+    @extend_schema(responses={200: _FILE, **E401, **E404}, summary="The latest lesion mask (PNG)")
+    @action(detail=True, methods=["get"])
+    def mask(self, request, pk=None):
+        analysis = self._latest_analysis()
+        return _file_response(analysis.mask, filename=f"photo-{pk}-mask.png")
+
+    @extend_schema(responses={200: _FILE, **E401, **E404}, summary="The photo with its mask (PNG)")
+    @action(detail=True, methods=["get"])
+    def overlay(self, request, pk=None):
+        analysis = self._latest_analysis()
+        return _file_response(analysis.overlay, filename=f"photo-{pk}-overlay.png")
+
+    def _latest_analysis(self):
+        analysis = self.get_object().latest_analysis
+        if analysis is None:
+            raise NotFound("This photo has not been analysed yet.", code="not_analysed")
+        return analysis
+
+
+def _suffix(field_file) -> str:
+    name = field_file.name or ""
+    return name[name.rfind(".") :] if "." in name else ""

@@ -1,0 +1,32 @@
+"""OpenAPI documentation helpers: every endpoint lists its error responses."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(required=False, help_text="Per-field messages, on 400 only.")
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+E400 = {400: _error("Invalid input")}
+E401 = {401: _error("Not authenticated, or the token expired")}
+E404 = {404: _error("Not found, or belongs to a patient you may not see")}
+E413 = {413: _error("The file is too large")}
+
+
+def crud_schema(serializer_class: type[serializers.Serializer]):
+    """Schema for a ModelViewSet: its bodies and its errors."""
+    return extend_schema_view(
+        list=extend_schema(responses={200: serializer_class, **E400, **E401}),
+        retrieve=extend_schema(responses={200: serializer_class, **E401, **E404}),
+        create=extend_schema(responses={201: serializer_class, **E400, **E401}),
+        update=extend_schema(responses={200: serializer_class, **E400, **E401, **E404}),
+        partial_update=extend_schema(responses={200: serializer_class, **E400, **E401, **E404}),
+        destroy=extend_schema(responses={204: None, **E401, **E404}),
+    )

@@ -1,0 +1,193 @@
+"""Thin serializers: shapes only, the writes live in diary.services."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry, User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    patient_id = serializers.IntegerField(source="patient_profile.id", read_only=True, default=None)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name", "email", "role", "patient_id"]
+        read_only_fields = fields
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    display_name = serializers.CharField(source="__str__", read_only=True)
+    clinician_ids = serializers.PrimaryKeyRelatedField(
+        source="clinicians", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "birth_year",
+            "sex",
+            "fitzpatrick_skin_type",
+            "clinician_ids",
+            "created_at",
+        ]
+        read_only_fields = ["id", "username", "display_name", "clinician_ids", "created_at"]
+
+
+class PatientOwnedSerializer(serializers.ModelSerializer):
+    """For rows that belong to a patient: ``patient`` must be one the requester may see."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if "patient" in fields and request is not None:
+            fields["patient"].queryset = Patient.objects.visible_to(request.user)
+            # A patient writing their own diary may leave ``patient`` out.
+            fields["patient"].required = False
+        if "body_site" in fields and request is not None:
+            fields["body_site"].queryset = BodySite.objects.visible_to(request.user)
+        return fields
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and "patient" not in attrs:
+            user = self.context["request"].user
+            profile = getattr(user, "patient_profile", None)
+            if profile is None:
+                raise serializers.ValidationError({"patient": "This field is required."})
+            attrs["patient"] = profile
+        patient = attrs.get("patient") or getattr(self.instance, "patient", None)
+        body_site = attrs.get("body_site")
+        if body_site is not None and patient is not None and body_site.patient_id != patient.pk:
+            raise serializers.ValidationError(
+                {"body_site": "This body site belongs to another patient."}
+            )
+        return attrs
+
+
+class BodySiteSerializer(PatientOwnedSerializer):
+    class Meta:
+        model = BodySite
+        fields = ["id", "patient", "region", "label", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators = []  # (patient, label) uniqueness is checked in validate() with a clear message
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        patient = attrs.get("patient") or getattr(self.instance, "patient", None)
+        label = attrs.get("label", getattr(self.instance, "label", None))
+        clash = BodySite.objects.filter(patient=patient, label=label)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"label": "This patient already has a body site with this label."}
+            )
+        return attrs
+
+
+class TreatmentEntrySerializer(PatientOwnedSerializer):
+    class Meta:
+        model = TreatmentEntry
+        fields = ["id", "patient", "date", "kind", "body_site", "dose", "notes", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class AnalysisSerializer(serializers.ModelSerializer):
+    mask_url = serializers.SerializerMethodField()
+    overlay_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Analysis
+        fields = [
+            "id",
+            "model_version",
+            "lesion_skin_fraction",
+            "delta_e2000",
+            "ita_difference",
+            "rgb_mean_difference",
+            "grade",
+            "measures",
+            "timings_ms",
+            "created_at",
+            "mask_url",
+            "overlay_url",
+        ]
+        read_only_fields = fields
+
+    def get_mask_url(self, analysis: Analysis) -> str:
+        return reverse("api:photo-mask", kwargs={"pk": analysis.photo_id})
+
+    def get_overlay_url(self, analysis: Analysis) -> str:
+        return reverse("api:photo-overlay", kwargs={"pk": analysis.photo_id})
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+    latest_analysis = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Photo
+        fields = [
+            "id",
+            "patient",
+            "body_site",
+            "taken_at",
+            "taken_at_source",
+            "uploaded_at",
+            "sha256",
+            "width",
+            "height",
+            "status",
+            "error_message",
+            "image_url",
+            "status_url",
+            "latest_analysis",
+        ]
+        read_only_fields = fields
+
+    def get_image_url(self, photo: Photo) -> str:
+        return reverse("api:photo-image", kwargs={"pk": photo.pk})
+
+    def get_status_url(self, photo: Photo) -> str:
+        return reverse("api:photo-detail", kwargs={"pk": photo.pk})
+
+    @extend_schema_field(AnalysisSerializer(allow_null=True))
+    def get_latest_analysis(self, photo: Photo) -> dict | None:
+        # Filled by the selector (a prefetch); never a query per photo.
+        analysis = getattr(photo, "latest_analysis", None)
+        return AnalysisSerializer(analysis, context=self.context).data if analysis else None
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG, WebP or HEIC; metadata is stripped.")
+    body_site = serializers.PrimaryKeyRelatedField(queryset=BodySite.objects.none())
+    taken_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the photo was taken, if the image has no EXIF DateTimeOriginal.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["body_site"].queryset = BodySite.objects.visible_to(request.user)
+        return fields
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    user = UserSerializer()

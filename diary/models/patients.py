@@ -1,0 +1,115 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .access import PatientQuerySet, PatientScopedQuerySet
+
+
+class Patient(models.Model):
+    """The clinical profile of a patient account, and the clinicians who follow it."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    class SkinType(models.IntegerChoices):
+        """Fitzpatrick phototype: how the skin reacts to sun, from always burns to never burns."""
+
+        I = 1, "I"  # noqa: E741
+        II = 2, "II"
+        III = 3, "III"
+        IV = 4, "IV"
+        V = 5, "V"
+        VI = 6, "VI"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="patient_profile"
+    )
+    birth_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    fitzpatrick_skin_type = models.PositiveSmallIntegerField(
+        choices=SkinType.choices, null=True, blank=True
+    )
+    clinicians = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="assigned_patients",
+        blank=True,
+        limit_choices_to={"role": "clinician"},
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+
+class BodySite(models.Model):
+    """An area of skin a patient photographs over time, e.g. "left hand, dorsum"."""
+
+    class Region(models.TextChoices):
+        SCALP = "scalp", "Scalp"
+        FACE = "face", "Face"
+        NECK = "neck", "Neck"
+        TRUNK = "trunk", "Trunk"
+        BACK = "back", "Back"
+        ARMS = "arms", "Arms"
+        HANDS = "hands", "Hands"
+        GENITALS = "genitals", "Genitals"
+        BUTTOCKS = "buttocks", "Buttocks"
+        LEGS = "legs", "Legs"
+        FEET = "feet", "Feet"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="body_sites")
+    region = models.CharField(max_length=16, choices=Region.choices)
+    label = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["patient_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "label"], name="body_site_label_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_region_display()})"
+
+
+class TreatmentEntry(models.Model):
+    """One logged treatment: a phototherapy session, a cream applied, a course of tablets."""
+
+    class Kind(models.TextChoices):
+        PHOTOTHERAPY = "phototherapy", "Phototherapy"
+        TOPICAL = "topical", "Topical"
+        ORAL = "oral", "Oral"
+        OTHER = "other", "Other"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="treatments")
+    date = models.DateField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body_site = models.ForeignKey(
+        BodySite, on_delete=models.SET_NULL, null=True, blank=True, related_name="treatments"
+    )
+    dose = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PatientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name_plural = "treatment entries"
+        indexes = [models.Index(fields=["patient", "date"], name="treatment_patient_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.date}"

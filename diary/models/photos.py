@@ -1,0 +1,63 @@
+import uuid
+
+from django.db import models
+
+from .access import PatientScopedQuerySet
+from .patients import BodySite, Patient
+
+
+def photo_upload_path(photo: "Photo", filename: str) -> str:
+    # Random names: the client's file name is never trusted nor kept on disk.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"photos/{photo.patient_id}/{uuid.uuid4().hex}.{suffix}"
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class TakenAtSource(models.TextChoices):
+        EXIF = "exif", "EXIF DateTimeOriginal"
+        CLIENT = "client", "Given by the client"
+        UPLOAD = "upload", "Upload time"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="photos")
+    body_site = models.ForeignKey(BodySite, on_delete=models.CASCADE, related_name="photos")
+    taken_at = models.DateTimeField()
+    taken_at_source = models.CharField(max_length=8, choices=TakenAtSource.choices)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    image = models.FileField(upload_to=photo_upload_path, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    error_message = models.TextField(blank=True)
+
+    objects = PatientScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-taken_at", "-id"]
+        constraints = [
+            # The same bytes uploaded twice for a patient are one photo (idempotent uploads).
+            models.UniqueConstraint(fields=["patient", "sha256"], name="photo_content_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "taken_at"], name="photo_patient_taken"),
+            models.Index(fields=["body_site", "taken_at"], name="photo_site_taken"),
+            models.Index(fields=["status", "status_changed_at"], name="photo_status_changed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Photo {self.pk} of {self.body_site} at {self.taken_at:%Y-%m-%d}"
+
+    @property
+    def latest_analysis(self):
+        """The newest analysis; uses the selector's prefetch when there is one."""
+        prefetched = getattr(self, "analyses_newest_first", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.analyses.order_by("-created_at", "-id").first()
