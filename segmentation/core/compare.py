@@ -1,0 +1,184 @@
+"""The paper's comparison: every model trained with the same budget on the same group-aware folds,
+scored at the masks' resolution, summarised as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from segmentation.prediction import Segmenter
+
+from .data import Fold, SegmentationFolder
+from .evaluation import evaluate_segmenter, time_inference
+from .models import count_parameters
+from .predictor import SegmentationPredictor
+from .training import TrainConfig, train
+
+__all__ = ["ModelResult", "evaluate_baseline", "limit_fold", "markdown_table", "run_comparison"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelResult:
+    """One row of the table: per-fold validation metrics of one model (or the baseline)."""
+
+    name: str
+    folds: list[dict] = field(default_factory=list)
+    parameters: int | None = None
+    ms_per_image: float | None = None
+
+
+def limit_fold(fold: Fold, limit: int | None, seed: int = 0) -> Fold:
+    """At most ``limit`` training and ``limit`` validation images, drawn with a fixed seed."""
+    if limit is None:
+        return fold
+    generator = torch.Generator().manual_seed(seed)
+
+    def pick(names: tuple[str, ...]) -> tuple[str, ...]:
+        order = torch.randperm(len(names), generator=generator).tolist()[:limit]
+        return tuple(sorted(names[i] for i in order))
+
+    return Fold(name=fold.name, train=pick(fold.train), val=pick(fold.val))
+
+
+def _fold_record(fold: Fold, meter, extra: dict) -> dict:
+    sweep = meter.sweep()
+    best = max(sweep, key=lambda s: s["micro"]["f1"])
+    return {
+        "fold": fold.name,
+        "train_images": len(fold.train),
+        "val_images": len(fold.val),
+        "at_0.5": meter.summary(0.5),
+        "best_threshold": best["threshold"],
+        "best_threshold_micro_f1": best["micro"]["f1"],
+        **extra,
+    }
+
+
+def run_comparison(
+    *,
+    data_root: Path | str,
+    models: Sequence[tuple[str, str]],
+    folds: Sequence[Fold],
+    base: TrainConfig,
+    output_dir: Path | str,
+    init_from: str | None = None,
+    resume: bool = True,
+    timing_images: int = 8,
+) -> list[ModelResult]:
+    """Train and score every model on every fold; results also go to ``output_dir/*.json``.
+
+    ``init_from`` may hold ``{arch}`` and ``{backbone}`` placeholders (one pretrained checkpoint
+    per model). With ``resume``, folds whose result file exists are read back, not retrained.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for arch, backbone in models:
+        name = f"{arch}-{backbone}"
+        row = ModelResult(name=name)
+        for fold in folds:
+            record_path = output_dir / f"{name}-fold{fold.name}.json"
+            if resume and record_path.is_file():
+                row.folds.append(json.loads(record_path.read_text()))
+                continue
+            config = dataclasses.replace(
+                base,
+                arch=arch,
+                backbone=backbone,
+                init_from=init_from.format(arch=arch, backbone=backbone) if init_from else None,
+            )
+            checkpoint = output_dir / f"{name}-fold{fold.name}.pth"
+            logger.info(
+                "training %s on fold %s (%d train / %d val)",
+                name,
+                fold.name,
+                len(fold.train),
+                len(fold.val),
+            )
+            result = train(
+                config,
+                data_root=data_root,
+                train_names=fold.train,
+                val_names=fold.val,
+                output=checkpoint,
+            )
+            predictor = SegmentationPredictor(checkpoint, device=base.device, threshold=0.5)
+            val_set = SegmentationFolder(data_root, names=fold.val)
+            meter = evaluate_segmenter(predictor, val_set)
+            images = [val_set.load(i)[0] for i in range(min(timing_images, len(val_set)))]
+            record = _fold_record(
+                fold,
+                meter,
+                {
+                    "best_epoch": result.best_epoch,
+                    "epochs_run": len(result.history),
+                    "parameters": count_parameters(predictor.model),
+                    "ms_per_image": time_inference(predictor, images),
+                    "device": str(predictor.device),
+                    "checkpoint": str(checkpoint),
+                },
+            )
+            record_path.write_text(json.dumps(record, indent=2))
+            row.folds.append(record)
+            logger.info(
+                "%s fold %s: micro F1 %.4f", name, fold.name, record["at_0.5"]["micro"]["f1"]
+            )
+        row.parameters = row.folds[0]["parameters"] if row.folds else None
+        row.ms_per_image = (
+            statistics.median(f["ms_per_image"] for f in row.folds) if row.folds else None
+        )
+        results.append(row)
+    return results
+
+
+def evaluate_baseline(
+    segmenter: Segmenter, *, data_root: Path | str, folds: Sequence[Fold], name: str
+) -> ModelResult:
+    """The same scoring for a training-free segmenter (e.g. the colour threshold)."""
+    row = ModelResult(name=name)
+    for fold in folds:
+        val_set = SegmentationFolder(data_root, names=fold.val)
+        meter = evaluate_segmenter(segmenter, val_set)
+        images = [val_set.load(i)[0] for i in range(min(8, len(val_set)))]
+        row.folds.append(
+            _fold_record(fold, meter, {"ms_per_image": time_inference(segmenter, images)})
+        )
+    row.ms_per_image = statistics.median(f["ms_per_image"] for f in row.folds)
+    return row
+
+
+def _mean_sd(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def markdown_table(rows: Sequence[ModelResult]) -> str:
+    """F1 (micro and per image; mean ± sample sd over folds), IoU, size and speed per model."""
+    lines = [
+        "| model | folds | F1 micro | F1 per image | IoU micro | precision | recall "
+        "| params (M) | ms / image |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        micro = [f["at_0.5"]["micro"] for f in row.folds]
+        per_image = [f["at_0.5"]["per_image"] for f in row.folds]
+        params = f"{row.parameters / 1e6:.2f}" if row.parameters else "-"
+        speed = f"{row.ms_per_image:.1f}" if row.ms_per_image is not None else "-"
+        lines.append(
+            f"| {row.name} | {len(row.folds)} | {_mean_sd([m['f1'] for m in micro])} "
+            f"| {_mean_sd([m['f1'] for m in per_image])} | {_mean_sd([m['iou'] for m in micro])} "
+            f"| {statistics.mean(m['precision'] for m in micro):.4f} "
+            f"| {statistics.mean(m['recall'] for m in micro):.4f} | {params} | {speed} |"
+        )
+    return "\n".join(lines)

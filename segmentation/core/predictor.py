@@ -1,0 +1,106 @@
+"""Inference: a :class:`segmentation.prediction.Segmenter` over one of our checkpoints.
+
+Resize policy: the photo is turned upright (EXIF orientation) and converted to RGB, then stretched
+to ``resize_size`` x ``resize_size`` from the checkpoint header (the scale and the square aspect the
+model was trained at: the training photos were themselves stretched to squares), and the lesion
+probabilities are resized back to the photo's own size with bilinear interpolation. Any size and
+orientation works; the outputs always match the upright photo pixel for pixel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.functional as TF
+from PIL import Image, ImageOps
+
+from segmentation.prediction import Prediction
+
+from .checkpoint import model_from_checkpoint
+from .engine import lesion_probabilities
+from .training import resolve_device
+
+__all__ = ["SegmentationPredictor"]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class SegmentationPredictor:
+    """Loads a checkpoint once; ``predict`` / ``predict_batch`` return :class:`Prediction` objects.
+
+    ``version_label`` defaults to ``"model:<arch>-<backbone>:<sha256[:8]>"`` of the checkpoint
+    file; the Django side usually passes the registry's own label. ``threshold`` defaults to the
+    one stored in the checkpoint.
+    """
+
+    def __init__(
+        self,
+        checkpoint: Path | str,
+        *,
+        device: str | torch.device | None = None,
+        version_label: str | None = None,
+        threshold: float | None = None,
+        batch_size: int = 8,
+    ) -> None:
+        checkpoint = Path(checkpoint)
+        self.device = resolve_device(str(device) if device is not None else None)
+        model, self.header = model_from_checkpoint(checkpoint)
+        self._channels_last = self.device.type == "cuda"
+        self.model = model.to(self.device)
+        if self._channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.threshold = float(self.header["threshold"] if threshold is None else threshold)
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.batch_size = batch_size
+        self.size = int(self.header["input"]["resize_size"])
+        self._mean = self.header["normalization"]["mean"]
+        self._std = self.header["normalization"]["std"]
+        self.version_label = version_label or (
+            f"model:{self.header['architecture']}-{self.header['backbone']}:"
+            f"{_sha256(checkpoint)[:8]}"
+        )
+
+    def _prepare(self, image: Image.Image) -> tuple[torch.Tensor, tuple[int, int]]:
+        upright = ImageOps.exif_transpose(image).convert("RGB")
+        resized = upright.resize((self.size, self.size), Image.Resampling.BILINEAR)
+        tensor = TF.normalize(TF.pil_to_tensor(resized).float() / 255.0, self._mean, self._std)
+        return tensor, (upright.height, upright.width)
+
+    @torch.inference_mode()
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.to(self.device)
+        if self._channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
+            logits = self.model(batch)["out"]
+        return lesion_probabilities(logits)
+
+    @torch.inference_mode()
+    def predict_batch(self, images: list[Image.Image]) -> list[Prediction]:
+        results: list[Prediction] = []
+        for start in range(0, len(images), self.batch_size):
+            prepared = [self._prepare(image) for image in images[start : start + self.batch_size]]
+            probabilities = self._run(torch.stack([tensor for tensor, _ in prepared]))
+            for probability, (_, size) in zip(probabilities, prepared, strict=True):
+                full = F.interpolate(
+                    probability[None, None], size=size, mode="bilinear", align_corners=False
+                )[0, 0].clamp_(0.0, 1.0)
+                array = full.cpu().numpy().astype(np.float32, copy=False)
+                results.append(Prediction(array, array >= self.threshold, self.threshold))
+        return results
+
+    def predict(self, image: Image.Image) -> Prediction:
+        return self.predict_batch([image])[0]

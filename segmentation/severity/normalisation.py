@@ -1,0 +1,127 @@
+"""Optional colour normalisation applied before the CIELAB measures.
+
+All methods are diagonal (von Kries) or 3x3 corrections in *linear* sRGB, which is where a change
+of illuminant colour or of exposure acts as a per-channel gain:
+
+- ``"grey_world"``: each channel's mean over the whole photo is mapped to the same fixed mid grey
+  (sRGB 128, linear 0.216). Cancels a global white-balance cast *and* a global exposure
+  change exactly (up to clipping in the original JPEG). Assumes the scene averages to grey; a
+  close-up filled with skin is pulled towards grey too, which shifts ITA° (see docs/severity.md).
+- ``"white_patch"``: each channel's ``white_percentile`` (default 99th) is mapped to white.
+  Assumes the brightest pixels are white or neutral; on vitiligo that is often the lesion itself.
+- ``"colour_card"``: the caller marks one or more patches of a reference card with their known
+  sRGB values; one or two patches give per-channel gains, three or more a least-squares 3x3
+  matrix (which also corrects cross-channel mixing).
+
+None of them fixes: uneven lighting across the photo, shadows, specular highlights, saturated
+(clipped) channels, camera tone curves or "beauty" filters, or JPEG artefacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import check_image
+from .colour import linear_to_srgb, srgb_to_linear, to_float_rgb
+
+__all__ = ["NORMALISATIONS", "ColourCardPatch", "NormalisationResult", "normalise_colours"]
+
+NORMALISATIONS = ("grey_world", "white_patch", "colour_card")
+
+# Linear value of sRGB 128/255: the grey-world target, so that an average scene keeps its look.
+_GREY_TARGET = float(srgb_to_linear(np.float32(128.0 / 255.0)))
+# A gain outside this range means a nearly black or nearly saturated channel; correcting it fully
+# would mostly amplify noise, so it is clamped and reported.
+_MAX_GAIN = 8.0
+
+
+@dataclass(frozen=True)
+class ColourCardPatch:
+    """A patch of a reference colour card: ``box`` = (left, top, right, bottom) in pixels, as in
+    ``PIL.Image.crop`` (right/bottom exclusive), and its known 8-bit sRGB ``reference_rgb``."""
+
+    box: tuple[int, int, int, int]
+    reference_rgb: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        left, top, right, bottom = self.box
+        if not (0 <= left < right and 0 <= top < bottom):
+            raise ValueError(f"ColourCardPatch.box {self.box} is empty or negative")
+        if len(self.reference_rgb) != 3 or not all(0 < v <= 255 for v in self.reference_rgb):
+            raise ValueError("ColourCardPatch.reference_rgb must be three values in (0, 255]")
+
+
+@dataclass(frozen=True)
+class NormalisationResult:
+    """Float sRGB image (may exceed 1 where a gain brightened it), the 3x3 linear correction that
+    was applied, and whether a gain had to be clamped."""
+
+    rgb: np.ndarray
+    matrix: np.ndarray
+    clamped: bool
+
+
+def normalise_colours(
+    image: np.ndarray,
+    *,
+    method: str | None,
+    colour_card: Sequence[ColourCardPatch] | None = None,
+    white_percentile: float = 99.0,
+) -> NormalisationResult:
+    """Apply ``method`` (one of :data:`NORMALISATIONS`, or None for no change) to an 8-bit RGB
+    photo and return float sRGB."""
+    check_image(image)
+    if method is not None and method not in NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {method!r}; expected one of {NORMALISATIONS}")
+    if colour_card and method != "colour_card":
+        raise ValueError("colour_card given but normalisation is not 'colour_card'")
+    if not 50.0 <= white_percentile <= 100.0:
+        raise ValueError("white_percentile must be in [50, 100]")
+    rgb = to_float_rgb(image)
+    if method is None:
+        return NormalisationResult(rgb=rgb, matrix=np.eye(3), clamped=False)
+    linear = srgb_to_linear(rgb)
+    pixels = linear.reshape(-1, 3)
+    if method == "grey_world":
+        matrix = np.diag(_GREY_TARGET / np.maximum(pixels.mean(axis=0), 1e-6))
+    elif method == "white_patch":
+        matrix = np.diag(1.0 / np.maximum(np.percentile(pixels, white_percentile, axis=0), 1e-6))
+    else:
+        matrix = _card_matrix(linear, colour_card)
+    gains = np.diag(matrix)
+    clamped = bool(np.any(gains > _MAX_GAIN) or np.any(gains < 1.0 / _MAX_GAIN))
+    if clamped and np.count_nonzero(matrix - np.diag(gains)) == 0:
+        matrix = np.diag(np.clip(gains, 1.0 / _MAX_GAIN, _MAX_GAIN))
+    corrected = (pixels @ matrix.T.astype(np.float32)).reshape(linear.shape)
+    return NormalisationResult(
+        rgb=linear_to_srgb(np.maximum(corrected, 0)), matrix=matrix, clamped=clamped
+    )
+
+
+def _card_matrix(linear: np.ndarray, patches: Sequence[ColourCardPatch] | None) -> np.ndarray:
+    if not patches:
+        raise ValueError("normalisation 'colour_card' needs at least one ColourCardPatch")
+    height, width = linear.shape[:2]
+    measured, reference = [], []
+    for patch in patches:
+        left, top, right, bottom = patch.box
+        if right > width or bottom > height:
+            raise ValueError(f"ColourCardPatch.box {patch.box} lies outside the image")
+        # Median, not mean: robust to a card edge or a glare spot inside the marked box.
+        measured.append(np.median(linear[top:bottom, left:right].reshape(-1, 3), axis=0))
+        reference.append(srgb_to_linear(np.asarray(patch.reference_rgb, np.float32) / 255.0))
+    measured_arr = np.asarray(measured, dtype=np.float64)
+    reference_arr = np.asarray(reference, dtype=np.float64)
+    if len(patches) < 3:
+        # Per-channel least squares through the origin: gain_c = Σ m·r / Σ m².
+        num = (measured_arr * reference_arr).sum(axis=0)
+        den = np.maximum((measured_arr**2).sum(axis=0), 1e-12)
+        return np.diag(num / den)
+    # reference ≈ matrix @ measured for each patch, solved jointly for all three output channels.
+    if np.linalg.matrix_rank(measured_arr) < 3:
+        raise ValueError("colour-card patches are collinear; mark patches of different colours")
+    solution, *_ = np.linalg.lstsq(measured_arr, reference_arr, rcond=None)
+    return solution.T

@@ -1,0 +1,95 @@
+"""The management commands: thin adapters from options to the core and the registry."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from segmentation.models import SegmentationModel
+from segmentation.selectors import active_model_get
+
+TINY = ["--epochs", "1", "--batch-size", "2", "--image-size", "32", "--no-progress"]
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_train_model_registers_and_activates(dataset_dir, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    output = _run(
+        "train_model", "--data", str(dataset_dir), "--arch", "lraspp",
+        "--backbone", "mobilenet_v3_large", "--val-folds", "1", "--name", "tiny", "--activate",
+        *TINY,
+    )  # fmt: skip
+    assert "registered tiny (active)" in output
+    model = SegmentationModel.objects.get(name="tiny")
+    assert active_model_get() == model
+    assert (model.architecture, model.backbone) == ("lraspp", "mobilenet_v3_large")
+    assert 0.0 <= model.metrics["val"]["micro"]["f1"] <= 1.0
+    assert "validated on 4" in model.training_data
+
+    report = json.loads(_run("evaluate_model", "--data", str(dataset_dir), "--json"))
+    assert report["model"] == model.version_label
+    assert report["images"] == 12
+
+    text = _run("evaluate_model", "--data", str(dataset_dir), "--model", "tiny", "--folds", "1",
+                "--sweep")  # fmt: skip
+    assert "(4 images)" in text and "| 0.95 | per_image |" in text
+
+
+def test_train_model_without_registering(dataset_dir, tmp_path):
+    checkpoint = tmp_path / "m.pth"
+    output = _run(
+        "train_model", "--data", str(dataset_dir), "--arch", "unet",
+        "--backbone", "mobilenet_v3_large", "--val-folds", "none", "--output", str(checkpoint),
+        "--no-register", *TINY,
+    )  # fmt: skip
+    assert checkpoint.is_file() and "registered" not in output
+    report = json.loads(
+        _run(
+            "evaluate_model", "--data", str(dataset_dir), "--checkpoint", str(checkpoint), "--json"
+        )
+    )
+    assert report["model"].startswith("model:unet-mobilenet_v3_large:")
+
+
+def test_compare_models_prints_a_table(dataset_dir, tmp_path):
+    out_dir = tmp_path / "cmp"
+    table = _run(
+        "compare_models", "--data", str(dataset_dir), "--archs", "lraspp-mobilenet_v3_large",
+        "--folds", "0,2", "--output-dir", str(out_dir), *TINY,
+    )  # fmt: skip
+    lines = table.strip().splitlines()
+    assert lines[0].startswith("| model | folds | F1 micro")
+    assert lines[2].startswith("| lraspp-mobilenet_v3_large | 2 | ")
+    assert (out_dir / "table.md").read_text().strip() == table.strip()
+    results = json.loads((out_dir / "results.json").read_text())
+    assert [f["fold"] for f in results[0]["folds"]] == ["0", "2"]
+    assert results[0]["parameters"] > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train_model", "--arch", "lraspp", "--backbone", "mobilenet_v3_large", "--val-folds", "9"],
+        ["compare_models", "--archs", "segformer-b0", "--output-dir", "/tmp/x"],
+        ["compare_models", "--archs", "fcn-resnet50", "--folds", "7", "--output-dir", "/tmp/x"],
+        ["train_model", "--no-register"],
+    ],
+)
+def test_bad_options_are_command_errors(args, dataset_dir):
+    with pytest.raises(CommandError):
+        call_command(*args, "--data", str(dataset_dir), *TINY, stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_evaluate_model_without_an_active_model(dataset_dir):
+    with pytest.raises(CommandError, match="no active model"):
+        call_command("evaluate_model", "--data", str(dataset_dir), stdout=StringIO())
