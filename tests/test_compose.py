@@ -47,7 +47,7 @@ def test_gpu_worker_reserves_an_nvidia_device_and_runs_one_process():
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
     assert worker["environment"]["CUDA_VISIBLE_DEVICES"] == "0"
     command = _normalise(worker["command"])
-    assert "--pool solo" in command and "--queues gpu" in command
+    assert "--concurrency 1" in command and "--queues gpu,gpu_low" in command
 
 
 def test_readme_documents_every_service_and_its_exact_command():

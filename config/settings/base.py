@@ -45,12 +45,17 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses an oversized body by its Content-Length before anything parses or spools it.
+    "diary.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Outside the 503 handler, so a request that failed on the database is still audited.
+    "diary.audit.AuditMiddleware",
+    "diary.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -129,6 +134,7 @@ STORAGES = {
 # --- Uploads ----------------------------------------------------------------------------------
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=50_000_000)
+PHOTO_MIN_SIDE = env.int("PHOTO_MIN_SIDE", default=16)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PHOTO_MAX_UPLOAD_BYTES + 1024 * 1024
 
 # --- REST API ---------------------------------------------------------------------------------
@@ -178,7 +184,55 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Inference on ``gpu``; re-analysis after a model activation on ``gpu_low``, which the GPU worker
+# drains only when ``gpu`` is empty (the "priority" queue order below); light work on ``default``.
+CELERY_TASK_ROUTES = {"diary.analyse_photo": {"queue": "gpu"}}
+PIPELINE_REANALYSIS_QUEUE = "gpu_low"
+# One message at a time for the light worker; the GPU worker raises it on its command line to the
+# batch size, or celery-batches could never see more than one waiting photo (README, "Workers").
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message is acknowledged after its task ran; a killed worker's messages go back to the queue.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Time limits of one analysis batch (seconds): the soft one lets the task record what happened.
+PIPELINE_SOFT_TIME_LIMIT = env.int("PIPELINE_SOFT_TIME_LIMIT", default=240)
+PIPELINE_TIME_LIMIT = env.int("PIPELINE_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = PIPELINE_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = PIPELINE_TIME_LIMIT
+# Redis re-delivers an unacknowledged message after the visibility timeout, so it must exceed the
+# longest a message can stay reserved: the batch wait plus the hard time limit, with margin.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "queue_order_strategy": "priority",
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An upload must answer quickly even with the broker down: a short publish retry, then the photo
+# stays pending and the recovery task sends it again.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Micro-batching on the GPU worker (celery-batches): up to N photos per forward pass, waiting at
+# most the interval for the batch to fill. N = 1 analyses photos one by one.
+PIPELINE_BATCH_SIZE = env.int("PIPELINE_BATCH_SIZE", default=8)
+PIPELINE_BATCH_INTERVAL_SECONDS = env.float("PIPELINE_BATCH_INTERVAL_SECONDS", default=0.5)
+# Transient errors (database, storage): retried with exponential backoff, then the photo fails.
+PIPELINE_MAX_RETRIES = env.int("PIPELINE_MAX_RETRIES", default=5)
+PIPELINE_RETRY_BACKOFF_MAX = env.int("PIPELINE_RETRY_BACKOFF_MAX", default=600)
+# "cuda", "cuda:1", "cpu"; empty = CUDA when available. Read in the worker process only.
+PIPELINE_DEVICE = env("PIPELINE_DEVICE", default="") or None
+# Recovery: photos pending or processing for longer than this are sent again. Keep it above the
+# hard time limit plus the usual queue wait.
+PIPELINE_STALE_AFTER = timedelta(minutes=env.int("PIPELINE_STALE_AFTER_MINUTES", default=30))
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-photos": {
+        "task": "diary.requeue_stale_photos",
+        "schedule": timedelta(minutes=env.int("PIPELINE_RECOVERY_EVERY_MINUTES", default=10)),
+    },
+}
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,205 @@
+"""End-to-end throughput of the analysis pipeline: one live worker, batched against unbatched.
+
+Not a test. Needs PostgreSQL and Redis; it migrates the database named in DATABASE_URL (use a
+database of its own) and empties the broker's pipeline queues. For each mode it starts one
+``celery -A config worker --pool solo`` (batch size 1 with prefetch 1, then batch size N with
+prefetch N), publishes the analysis of every photo at once and waits until all are done.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pipeline_bench \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
+    .venv/bin/python bench/pipeline.py --photos 48 --batch-size 8 --model lraspp
+
+Prints photos per minute, the median per-photo latency (publish to ``done``), the worker's peak
+resident memory (VmHWM) and the batched/unbatched ratio, all measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+
+def _setup(media: Path) -> None:
+    os.environ["DJANGO_MEDIA_ROOT"] = str(media)
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _photos(count: int, size: int) -> list[int]:
+    from django.core.files.base import ContentFile
+
+    from diary.models import BodySite, Patient, Photo, User
+    from tests.images import photo_bytes
+
+    Photo.objects.all().delete()
+    user, _ = User.objects.get_or_create(username="bench-patient", defaults={"role": "patient"})
+    patient, _ = Patient.objects.get_or_create(user=user, defaults={"birth_year": 1980})
+    site, _ = BodySite.objects.get_or_create(patient=patient, region="hands", label="bench")
+    ids = []
+    for n in range(count):
+        photo = Photo(patient=patient, body_site=site, taken_at=_now(), taken_at_source="upload",
+                      sha256=f"{n:064x}", width=size, height=size * 3 // 4)  # fmt: skip
+        content = photo_bytes((size, size * 3 // 4), colour_shift=n + 1)
+        photo.image.save("bench.png", ContentFile(content), save=True)
+        ids.append(photo.pk)
+    return ids
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _activate(kind: str, resize: int, folder: Path) -> str:
+    from segmentation.models import SegmentationModel
+
+    SegmentationModel.objects.update(is_active=False)
+    if kind == "baseline":
+        return "baseline"
+    from segmentation.core import build_model, save_checkpoint
+    from segmentation.core.checkpoint import make_header
+    from segmentation.services import model_register
+
+    header = make_header(arch="lraspp", backbone="mobilenet_v3_large", num_classes=2,
+                         resize_size=resize, crop_size=resize, mean=[0.485, 0.456, 0.406],
+                         std=[0.229, 0.224, 0.225])  # fmt: skip
+    model = build_model("lraspp", "mobilenet_v3_large", num_classes=2)
+    path = save_checkpoint(folder / "bench.pth", model=model, header=header)
+    from diary.models import Photo
+
+    Photo.objects.all().delete()  # their analyses protect the previous run's model
+    SegmentationModel.objects.filter(name="bench-lraspp").delete()
+    registered = model_register(name="bench-lraspp", checkpoint_path=path, architecture="lraspp",
+                                backbone="mobilenet_v3_large", metrics={},
+                                training_data="random init (benchmark)", activate=True)  # fmt: skip
+    return registered.version_label
+
+
+def _purge() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        for queue in ("gpu", "gpu_low", "default"):
+            connection.default_channel.queue_purge(queue)
+
+
+def _start_worker(batch_size: int, media: Path, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PIPELINE_BATCH_SIZE": str(batch_size), "DJANGO_MEDIA_ROOT": str(media),
+           "PIPELINE_BATCH_INTERVAL_SECONDS": "0.5", "DJANGO_LOG_LEVEL": "WARNING"}  # fmt: skip
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu",
+               "--pool", "solo", "--prefetch-multiplier", str(batch_size), "--without-gossip",
+               "--without-mingle", "-n", f"bench{batch_size}@%h", "--loglevel", "INFO"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while "ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return process
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _run(mode: str, batch_size: int, ids: list[int], media: Path, folder: Path) -> dict:
+    from tqdm import tqdm
+
+    from diary.models import Analysis, Photo
+    from diary.tasks import analyse_photo
+
+    Analysis.objects.all().delete()
+    Photo.objects.update(status="pending", status_changed_at=_now())
+    _purge()
+    worker = _start_worker(batch_size, media, folder / f"worker-{mode}.log")
+    try:
+        # Warm-up: the model is loaded on the first task, which is not what is measured.
+        analyse_photo.delay(ids[0])
+        while not Photo.objects.filter(pk=ids[0], status="done").exists():
+            time.sleep(0.1)
+        Analysis.objects.all().delete()
+        Photo.objects.update(status="pending", status_changed_at=_now())
+        started_at = _now()
+        started = time.perf_counter()
+        for photo_id in ids:
+            analyse_photo.delay(photo_id)
+        with tqdm(total=len(ids), desc=mode, unit="photo") as bar:
+            done = 0
+            while done < len(ids):
+                time.sleep(0.25)
+                now_done = Photo.objects.filter(status__in=["done", "failed"]).count()
+                bar.update(now_done - done)
+                done = now_done
+        elapsed = time.perf_counter() - started
+        finished = Photo.objects.values_list("status_changed_at", flat=True)
+        latencies = [(t - started_at).total_seconds() for t in finished]
+        peak = _peak_rss_mib(worker.pid)
+        sizes = Analysis.objects.values_list("timings_ms", flat=True)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    return {
+        "mode": mode,
+        "photos_per_minute": len(ids) / elapsed * 60,
+        "median_latency_s": statistics.median(latencies),
+        "peak_rss_mib": peak,
+        "mean_batch": statistics.mean(t["batch_size"] for t in sizes),
+        "failed": Photo.objects.filter(status="failed").count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", type=int, default=48)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--size", type=int, default=640, help="photo width in pixels (4:3)")
+    parser.add_argument("--model", choices=["lraspp", "baseline"], default="lraspp")
+    parser.add_argument("--resize", type=int, default=320, help="model input size (lraspp)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        folder = Path(tmp)
+        media = folder / "media"
+        _setup(media)
+        label = _activate(args.model, args.resize, folder)
+        ids = _photos(args.photos, args.size)
+        results = [
+            _run("unbatched", 1, ids, media, folder),
+            _run(f"batched-{args.batch_size}", args.batch_size, ids, media, folder),
+        ]
+    device = os.environ.get("PIPELINE_DEVICE") or "auto"
+    print(f"\n{args.photos} photos {args.size}x{args.size * 3 // 4}, segmenter {label}, "
+          f"one worker (--pool solo), device {device}")  # fmt: skip
+    print("| mode | photos/min | median latency (s) | worker peak RSS (MiB) | mean batch |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['mode']} | {r['photos_per_minute']:.1f} | {r['median_latency_s']:.2f} | "
+              f"{r['peak_rss_mib']:.0f} | {r['mean_batch']:.1f} |")  # fmt: skip
+    ratio = results[1]["photos_per_minute"] / results[0]["photos_per_minute"]
+    print(f"\nbatched / unbatched throughput: {ratio:.2f}x")
+    if any(r["failed"] for r in results):
+        print("WARNING: some photos failed; see the worker logs")
+
+
+if __name__ == "__main__":
+    main()

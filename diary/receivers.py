@@ -1,0 +1,21 @@
+"""Signal receivers of the diary, connected in ``DiaryConfig.ready``."""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from segmentation.services import model_activated
+
+from .segmenters import segmenter_cache_clear
+from .services.recovery import photos_enqueue_reanalysis
+
+
+@receiver(model_activated, dispatch_uid="diary.reanalyse_on_model_activation")
+def reanalyse_on_model_activation(sender, model, **kwargs) -> None:
+    """A new active model re-analyses every photo (low priority); older analyses are kept.
+
+    Sent once the activation committed. Workers notice the change by themselves (the bridge
+    compares the active model before every batch); this process's cache is simply dropped.
+    """
+    segmenter_cache_clear()
+    photos_enqueue_reanalysis()

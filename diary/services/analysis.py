@@ -1,0 +1,274 @@
+"""Analysis of photos: segmentation, severity measures, mask and overlay files, Analysis rows.
+
+Idempotent on (photo, model version): a photo that already has an analysis by the current
+segmenter is not analysed again, and two workers racing on the same photo end with one row (the
+unique constraint decides; the loser removes its files). Errors come in two kinds:
+
+* a bad photo (undecodable, missing file, unmeasurable) ends ``failed`` with a readable reason;
+  it is never retried, since it would fail the same way;
+* transient errors (database, storage I/O) leave the photo ``processing`` and are reported as
+  :attr:`Outcome.RETRY` for the task to retry with backoff.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from PIL import Image
+
+from ..models import Analysis, Photo
+from ..segmenters import LoadedSegmenter, segmenter_get
+
+logger = logging.getLogger(__name__)
+
+#: Errors worth retrying: the database or the storage was briefly unavailable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, OSError)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"  # already analysed by this model version, or the photo is gone
+    FAILED = "failed"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    photo_id: int
+    outcome: Outcome
+    detail: str = ""
+    error: BaseException | None = None
+
+
+class _BadPhoto(Exception):
+    """The photo itself cannot be analysed; the message is shown to the user."""
+
+
+def photo_analyse(*, photo_id: int) -> PhotoResult:
+    """Analyse one photo; raise the transient error when it should be retried."""
+    result = photos_analyse(photo_ids=[photo_id])[0]
+    if result.outcome is Outcome.RETRY and result.error is not None:
+        raise result.error
+    return result
+
+
+def photos_analyse(*, photo_ids: Sequence[int]) -> list[PhotoResult]:
+    """Analyse photos with one forward pass of the current segmenter, one result per photo id.
+
+    Errors that concern the whole batch (the database is down, the model cannot be loaded)
+    propagate; per-photo problems become that photo's result.
+    """
+    loaded = segmenter_get()
+    results: dict[int, PhotoResult] = {}
+    photos = _photos_claim(photo_ids=photo_ids, version_label=loaded.version_label, out=results)
+
+    started = time.perf_counter()
+    images: dict[int, Image.Image] = {}
+    for photo in photos:
+        try:
+            images[photo.pk] = _photo_image(photo)
+        except _BadPhoto as error:
+            results[photo.pk] = photo_fail(photo_id=photo.pk, reason=str(error))
+        except TRANSIENT_ERRORS as error:
+            results[photo.pk] = PhotoResult(photo.pk, Outcome.RETRY, str(error), error)
+    decode_ms = _ms_since(started) / max(1, len(photos))
+
+    started = time.perf_counter()
+    predictions = _predict(loaded, images, results)
+    segment_ms = _ms_since(started)
+
+    for photo in photos:
+        if photo.pk not in predictions:
+            continue
+        timings = {
+            "decode": decode_ms,
+            "segment": segment_ms / len(predictions),
+            "batch_size": len(predictions),
+        }
+        try:
+            results[photo.pk] = _analysis_create(
+                photo=photo,
+                image=images[photo.pk],
+                mask=predictions[photo.pk],
+                loaded=loaded,
+                timings=timings,
+            )
+        except _BadPhoto as error:
+            results[photo.pk] = photo_fail(photo_id=photo.pk, reason=str(error))
+        except TRANSIENT_ERRORS as error:
+            results[photo.pk] = PhotoResult(photo.pk, Outcome.RETRY, str(error), error)
+    return [results[photo_id] for photo_id in dict.fromkeys(photo_ids)]
+
+
+@transaction.atomic
+def photo_fail(*, photo_id: int, reason: str) -> PhotoResult:
+    """Mark a photo ``failed`` with ``reason``, unless an analysis already finished it."""
+    updated = (
+        Photo.objects.filter(pk=photo_id)
+        .exclude(status=Photo.Status.DONE)
+        .update(status=Photo.Status.FAILED, status_changed_at=timezone.now(), error_message=reason)
+    )
+    if updated:
+        logger.warning("Photo %s failed: %s", photo_id, reason)
+    return PhotoResult(photo_id, Outcome.FAILED if updated else Outcome.SKIPPED, reason)
+
+
+@transaction.atomic
+def _photos_claim(
+    *, photo_ids: Sequence[int], version_label: str, out: dict[int, PhotoResult]
+) -> list[Photo]:
+    """Lock the photos, skip those already analysed by ``version_label``, mark the rest
+    ``processing``. Locks are taken in primary-key order so concurrent batches cannot deadlock."""
+    photos = list(Photo.objects.select_for_update().filter(pk__in=photo_ids).order_by("pk"))
+    found = {photo.pk for photo in photos}
+    for photo_id in photo_ids:
+        if photo_id not in found:
+            out[photo_id] = PhotoResult(photo_id, Outcome.SKIPPED, "The photo no longer exists.")
+    analysed = set(
+        Analysis.objects.filter(photo__in=photos, model_version=version_label).values_list(
+            "photo_id", flat=True
+        )
+    )
+    now = timezone.now()
+    todo = []
+    for photo in photos:
+        # A redelivered message whose analysis was already committed only settles the status.
+        status = Photo.Status.DONE if photo.pk in analysed else Photo.Status.PROCESSING
+        if photo.status != status:
+            photo.status, photo.status_changed_at, photo.error_message = status, now, ""
+            photo.save(update_fields=["status", "status_changed_at", "error_message"])
+        if photo.pk in analysed:
+            out[photo.pk] = PhotoResult(photo.pk, Outcome.SKIPPED, "Already analysed.")
+        else:
+            todo.append(photo)
+    return todo
+
+
+def _photo_image(photo: Photo) -> Image.Image:
+    try:
+        with photo.image.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError as error:
+        raise _BadPhoto("The photo's file is missing from storage.") from error
+    # Storage errors other than "not found" propagate: they are transient.
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image.convert("RGB")
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as error:
+        raise _BadPhoto(f"The stored photo is not a readable image ({error}).") from error
+
+
+def _predict(
+    loaded: LoadedSegmenter, images: dict[int, Image.Image], results: dict[int, PhotoResult]
+) -> dict[int, np.ndarray]:
+    """One forward pass for the batch; if it fails, one image at a time to isolate the culprit."""
+    if not images:
+        return {}
+    ids = list(images)
+    try:
+        predictions = loaded.predict_batch([images[i] for i in ids])
+        return {i: p.mask for i, p in zip(ids, predictions, strict=True)}
+    except (*TRANSIENT_ERRORS, SoftTimeLimitExceeded):
+        raise
+    except Exception:
+        if len(ids) > 1:
+            logger.exception("Batch of %d failed; falling back to single images", len(ids))
+    masks = {}
+    for photo_id in ids:
+        try:
+            masks[photo_id] = loaded.predict_batch([images[photo_id]])[0].mask
+        except (*TRANSIENT_ERRORS, SoftTimeLimitExceeded):
+            raise
+        except Exception as error:
+            results[photo_id] = photo_fail(
+                photo_id=photo_id, reason=f"The segmentation of this photo failed ({error})."
+            )
+    return masks
+
+
+def _analysis_create(
+    *,
+    photo: Photo,
+    image: Image.Image,
+    mask: np.ndarray,
+    loaded: LoadedSegmenter,
+    timings: dict,
+) -> PhotoResult:
+    from segmentation.severity import measure_severity, render_mask, render_overlay
+
+    started = time.perf_counter()
+    try:
+        report = measure_severity(np.asarray(image), mask, segmenter=loaded.version_label)
+    except ValueError as error:
+        raise _BadPhoto(f"The severity of this photo cannot be measured ({error}).") from error
+    measures = report.as_dict()
+    timings["measure"] = _ms_since(started)
+
+    started = time.perf_counter()
+    analysis = Analysis(
+        photo=photo,
+        model=loaded.model,
+        model_version=loaded.version_label,
+        measures=measures,
+        lesion_skin_fraction=report.lesion_skin_fraction,
+        delta_e2000=report.delta_e2000,
+        ita_difference=report.ita_difference,
+        rgb_mean_difference=report.rgb_mean_difference,
+        grade=report.grade or "",
+    )
+    # Files first (storage cannot join the transaction); removed again if the row is not kept.
+    analysis.mask.save(f"photo-{photo.pk}.png", ContentFile(_png(render_mask(mask))), save=False)
+    analysis.overlay.save(
+        f"photo-{photo.pk}.png", ContentFile(_png(render_overlay(image, mask))), save=False
+    )
+    try:
+        with transaction.atomic():
+            timings["store"] = _ms_since(started)
+            analysis.timings_ms = {key: round(value, 1) for key, value in timings.items()}
+            analysis.save()
+            Photo.objects.filter(pk=photo.pk).update(
+                status=Photo.Status.DONE, status_changed_at=timezone.now(), error_message=""
+            )
+    except IntegrityError:
+        _files_delete(analysis)
+        # Another delivery of the same task won the race, or the photo was deleted meanwhile.
+        label = analysis.model_version
+        if Analysis.objects.filter(photo_id=photo.pk, model_version=label).exists():
+            return PhotoResult(photo.pk, Outcome.SKIPPED, "Already analysed.")
+        return PhotoResult(photo.pk, Outcome.SKIPPED, "The photo no longer exists.")
+    except BaseException:
+        _files_delete(analysis)
+        raise
+    return PhotoResult(photo.pk, Outcome.DONE)
+
+
+def _files_delete(analysis: Analysis) -> None:
+    for field_file in (analysis.mask, analysis.overlay):
+        if field_file:
+            try:
+                field_file.delete(save=False)
+            except OSError:
+                logger.exception("Could not remove %s", field_file.name)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,185 @@
+"""The analysis service and the batch task, in-process (SQLite locally, PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from diary import segmenters
+from diary.models import Analysis, Photo
+from diary.services.analysis import Outcome, _analysis_create, photo_analyse, photos_analyse
+from segmentation.severity.baseline import BASELINE_VERSION_LABEL
+from tests.conftest import celery_conf
+from tests.factories import PhotoFactory
+from tests.images import photo_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_segmenter():
+    segmenters.segmenter_cache_clear()
+    yield
+    segmenters.segmenter_cache_clear()
+
+
+def _files(media: Path, folder: str) -> list[Path]:
+    return sorted((media / folder).glob("*")) if (media / folder).exists() else []
+
+
+def test_photo_is_segmented_measured_and_stored(_media_root):
+    photo = PhotoFactory(image=ContentFile(photo_bytes((160, 120)), name="p.png"))
+
+    result = photo_analyse(photo_id=photo.pk)
+
+    assert result.outcome is Outcome.DONE
+    photo.refresh_from_db()
+    assert (photo.status, photo.error_message) == (Photo.Status.DONE, "")
+    analysis = Analysis.objects.get(photo=photo)
+    assert analysis.model is None and analysis.model_version == BASELINE_VERSION_LABEL
+    # The synthetic lesion is an ellipse over 40 % x 40 % of the frame: ~12.6 % of the skin.
+    assert 0.08 < analysis.lesion_skin_fraction < 0.2
+    assert analysis.measures["lesion_skin_fraction"] == analysis.lesion_skin_fraction
+    assert analysis.delta_e2000 == analysis.measures["delta_e2000"] > 0
+    assert analysis.grade == analysis.measures["grade"]
+    assert {"decode", "segment", "measure", "store", "batch_size"} <= set(analysis.timings_ms)
+    for field_file in (analysis.mask, analysis.overlay):
+        assert default_storage.exists(field_file.name)
+    from PIL import Image
+
+    with analysis.mask.open("rb") as handle:
+        assert Image.open(handle).size == (160, 120)
+
+
+def test_a_second_delivery_creates_no_duplicate(_media_root):
+    photo = PhotoFactory()
+    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.DONE
+    again = photo_analyse(photo_id=photo.pk)
+    assert again.outcome is Outcome.SKIPPED
+    assert Analysis.objects.filter(photo=photo).count() == 1
+    assert len(_files(_media_root, "masks")) == 1
+
+
+def test_losing_the_race_removes_its_files(_media_root):
+    """Two deliveries past the claim at once: the unique constraint keeps one row and files."""
+    import numpy as np
+
+    photo = PhotoFactory()
+    loaded = segmenters.segmenter_get()
+    from PIL import Image
+
+    with photo.image.open("rb") as handle:
+        image = Image.open(handle).convert("RGB")
+    mask = loaded.predict_batch([image])[0].mask
+    first = _analysis_create(photo=photo, image=image, mask=mask, loaded=loaded, timings={})
+    second = _analysis_create(photo=photo, image=image, mask=mask, loaded=loaded, timings={})
+
+    assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.SKIPPED)
+    assert Analysis.objects.filter(photo=photo).count() == 1
+    assert len(_files(_media_root, "masks")) == len(_files(_media_root, "overlays")) == 1
+    assert np.asarray(mask).any()
+
+
+def test_a_corrupt_image_fails_with_a_reason_and_leaves_nothing(_media_root):
+    photo = PhotoFactory(image=ContentFile(b"\x89PNG not really an image", name="bad.png"))
+
+    result = photo_analyse(photo_id=photo.pk)
+
+    assert result.outcome is Outcome.FAILED
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED
+    assert "not a readable image" in photo.error_message
+    assert not Analysis.objects.filter(photo=photo).exists()
+    assert _files(_media_root, "masks") == []
+
+
+def test_a_missing_file_fails_rather_than_retrying(_media_root):
+    photo = PhotoFactory()
+    default_storage.delete(photo.image.name)
+    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.FAILED
+    photo.refresh_from_db()
+    assert "missing from storage" in photo.error_message
+
+
+def test_a_deleted_photo_is_skipped():
+    photo = PhotoFactory()
+    photo_id = photo.pk
+    photo.delete()
+    assert photos_analyse(photo_ids=[photo_id])[0].outcome is Outcome.SKIPPED
+
+
+def test_a_failing_batch_falls_back_to_single_images(monkeypatch, _media_root):
+    """A forward pass that fails for the batch is redone image by image; only the culprit fails."""
+    good = [PhotoFactory(), PhotoFactory()]
+    bad = PhotoFactory(image=ContentFile(photo_bytes((3, 3)), name="tiny.png"))
+    real = segmenters.segmenter_get()
+    calls: list[int] = []
+
+    class Picky:
+        version_label = real.version_label
+
+        def predict(self, image):
+            return self.predict_batch([image])[0]
+
+        def predict_batch(self, images):
+            calls.append(len(images))
+            if any(image.width < 8 for image in images):
+                raise RuntimeError("input too small for the network")
+            return real.segmenter.predict_batch(images)
+
+    picky = segmenters.LoadedSegmenter(Picky(), None, real.version_label)
+    monkeypatch.setattr("diary.services.analysis.segmenter_get", lambda: picky)
+
+    results = photos_analyse(photo_ids=[good[0].pk, bad.pk, good[1].pk])
+
+    assert [r.outcome for r in results] == [Outcome.DONE, Outcome.FAILED, Outcome.DONE]
+    assert calls == [3, 1, 1, 1]
+    bad.refresh_from_db()
+    assert "segmentation of this photo failed" in bad.error_message
+    assert Analysis.objects.count() == 2
+
+
+def test_transient_storage_errors_are_retried_then_fail(monkeypatch, settings):
+    """Storage I/O errors retry with backoff (eager here), at most PIPELINE_MAX_RETRIES times."""
+    from django.core.files.storage import FileSystemStorage
+
+    settings.PIPELINE_MAX_RETRIES = 2
+    photo = PhotoFactory()
+    opened: list[str] = []
+
+    def broken_open(self, name, mode="rb"):
+        opened.append(name)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(FileSystemStorage, "_open", broken_open)
+    with celery_conf(task_always_eager=True):
+        from diary.tasks import analyse_photo
+
+        analyse_photo.delay(photo.pk)
+
+    assert len(opened) == 3  # the first attempt and two retries
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED
+    assert "after 3 attempts" in photo.error_message
+
+
+def test_the_batch_task_analyses_each_photo_once(django_capture_on_commit_callbacks):
+    """Messages of one batch that name the same photo twice (a redelivery) make one analysis."""
+    from celery_batches import SimpleRequest
+
+    from diary.tasks import analyse_photo
+
+    photos = [PhotoFactory() for _ in range(3)]
+
+    def request(photo_id: int) -> SimpleRequest:
+        return SimpleRequest(str(photo_id), "diary.analyse_photo", (photo_id,), {}, {}, "h", True,
+                             None, None, {})  # fmt: skip
+
+    analyse_photo.run([request(p.pk) for p in [*photos, photos[0]]])
+
+    assert Analysis.objects.filter(photo__in=photos).count() == 3
+    assert {a.timings_ms["batch_size"] for a in Analysis.objects.all()} == {3}
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.DONE}
