@@ -1,3 +1,3 @@
 """The admin for clinicians: each sees only their assigned patients; staff see everyone."""
 
-from . import people, photos  # noqa: F401  (registers the model admins)
+from . import audit, people, photos  # noqa: F401  (registers the model admins)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from ..models import BodySite, Patient, TreatmentEntry, User
+from .progression import PatientProgressionMixin
 from .scoping import PatientScopedAdmin
 
 
@@ -37,8 +38,15 @@ class TreatmentInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientScopedAdmin):
-    list_display = ["__str__", "birth_year", "sex", "fitzpatrick_skin_type", "photo_count"]
+class PatientAdmin(PatientProgressionMixin, PatientScopedAdmin):
+    list_display = [
+        "__str__",
+        "birth_year",
+        "sex",
+        "fitzpatrick_skin_type",
+        "photo_count",
+        "progression_link",
+    ]
     list_filter = ["sex", "fitzpatrick_skin_type"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["clinicians"]
@@ -61,7 +69,9 @@ class PatientAdmin(PatientScopedAdmin):
     def has_add_permission(self, request) -> bool:
         return request.user.is_active and request.user.sees_all_patients
 
-    has_delete_permission = has_add_permission
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Its own method: Django calls it with the object, which has_add_permission does not take.
+        return self.has_add_permission(request)
 
     def get_readonly_fields(self, request, obj=None):
         # Who follows whom is decided by staff, not by the clinicians themselves.

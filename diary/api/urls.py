@@ -2,7 +2,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import photos, views
+from . import photos, security, views
+from . import series as progression
 
 app_name = "api"
 
@@ -18,5 +19,10 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("patients/<int:pk>/export/", security.PatientExportView.as_view(), name="patient-export"),
+    path(
+        "patients/<int:pk>/erasure/", security.PatientErasureView.as_view(), name="patient-erasure"
+    ),
+    *progression.urlpatterns,
     path("", include(router.urls)),
 ]

@@ -34,8 +34,12 @@ class DecodedPhoto:
     exif_taken_at: datetime | None
 
 
-def decode_photo(data: bytes, *, max_pixels: int) -> DecodedPhoto:
-    """Decode, orient upright and re-encode without metadata, or raise ``ServiceError``."""
+def decode_photo(data: bytes, *, max_pixels: int, min_side: int = 16) -> DecodedPhoto:
+    """Decode, orient upright and re-encode without metadata, or raise ``ServiceError``.
+
+    The answer to each kind of hostile or odd file is documented in docs/security.md ("Uploads")
+    and checked by tests/security/test_upload_corpus.py.
+    """
     if not data:
         raise ServiceError("The uploaded file is empty.", code="empty_file")
     try:
@@ -51,6 +55,13 @@ def decode_photo(data: bytes, *, max_pixels: int) -> DecodedPhoto:
                     f"The image has {image.width}x{image.height} pixels; at most {max_pixels} "
                     "are accepted.",
                     code="too_many_pixels",
+                )
+            if min(image.width, image.height) < min_side:
+                # Nothing can be segmented in a few pixels; the pipeline would only fail later.
+                raise ServiceError(
+                    f"The image is {image.width}x{image.height} pixels; each side must have at "
+                    f"least {min_side}.",
+                    code="too_small",
                 )
             if getattr(image, "n_frames", 1) > 1:
                 raise ServiceError("Animated images are not accepted.", code="animated_image")

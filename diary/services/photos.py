@@ -42,7 +42,9 @@ def photo_create(
     photo stored the first time, with ``created=False``.
     """
     decoded = decode_photo(
-        _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES), max_pixels=settings.PHOTO_MAX_PIXELS
+        _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
+        max_pixels=settings.PHOTO_MAX_PIXELS,
+        min_side=settings.PHOTO_MIN_SIDE,
     )
     patient = body_site.patient
     existing = Photo.objects.filter(patient=patient, sha256=decoded.sha256).first()

@@ -7,8 +7,9 @@ Method (all sizes are fractions of the image, so the result does not depend on r
 2. Region of interest = skin-rule pixels, closed and hole-filled, so that pale lesions enclosed by
    skin (which often fail the skin rule) are inside it.
 3. Feature = L* - 2·b* (CIELAB): depigmentation raises lightness and lowers the yellowness that
-   melanin gives skin. Among L*, ITA°, -b*, L*-C*, L*-b* and L*-2b* it gave the best IoU on every
-   fold of the vitiligo set (docs/severity.md), which makes this choice mildly tuned to that set.
+   melanin gives skin. Adding b* to L* raised the mask IoU on every fold of the vitiligo set
+   (``bench/severity_baseline_features.py``, docs/severity.md), which makes this choice mildly
+   tuned to that set.
 4. Otsu's threshold of the feature inside the region of interest, then light morphology
    (opening, removal of specks and small holes).
 

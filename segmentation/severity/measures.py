@@ -8,14 +8,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import check_image, check_mask
-from .colour import delta_e2000, ita_degrees, srgb_to_lab, to_float_rgb
+from .colour import delta_e2000, ita_degrees, srgb_to_lab
 from .grading import DEFAULT_THRESHOLDS, PAPER_THRESHOLDS, GradeThresholds, grade_value
-from .normalisation import ColourCardPatch, normalise_colours
+from .normalisation import ColourCardPatch, apply_normalisation, normalisation_matrix
 from .regions import lesion_extent, split_regions
 from .report import Reason, SeverityReport, Triplet
 from .skin import SkinRule, skin_mask
 
 __all__ = ["measure_severity"]
+
+_MAX_LAB_PIXELS = 1 << 20
 
 
 def measure_severity(
@@ -57,7 +59,7 @@ def measure_severity(
     if not 0.0 <= min_component_fraction < 1.0:
         raise ValueError("min_component_fraction must be in [0, 1)")
     thresholds = thresholds or DEFAULT_THRESHOLDS
-    normalised = normalise_colours(image, method=normalisation, colour_card=colour_card)
+    matrix, clamped = normalisation_matrix(image, method=normalisation, colour_card=colour_card)
 
     regions = split_regions(
         lesion, skin_mask(image, rule=skin_rule), ring_fraction=ring_width_fraction
@@ -67,7 +69,7 @@ def measure_severity(
     n_nonlesion_skin = int(regions.nonlesion_skin.sum())
     n_ring = int(regions.ring.sum())
     reasons: list[str] = []
-    if normalised.clamped:
+    if clamped:
         reasons.append("normalisation_gain_clamped")
     if n_lesion == 0:
         reasons.append("empty_mask")
@@ -92,20 +94,27 @@ def measure_severity(
     largest = extent.largest_component_pixels / n_visible if fraction_ok and n_visible else None
     area_scale = None if pixels_per_cm is None else 1.0 / (pixels_per_cm * pixels_per_cm)
 
+    # Pixel sets, gathered once; colours are only converted for the pixels that are measured.
+    lesion_px = image[lesion] if colour_ok else None
+    skin_px = image[regions.nonlesion_skin] if colour_ok and skin_found else None
+    ring_px = image[regions.ring] if ring_ok else None
+
     # The paper's measure: raw RGB, lesion vs every non-lesion pixel (background included).
-    raw = image.reshape(-1, 3).astype(np.float64)
-    flat_lesion = lesion.ravel()
-    rgb_lesion = _mean(raw[flat_lesion]) if colour_ok else None
-    rgb_nonlesion = _mean(raw[~flat_lesion]) if colour_ok else None
-    rgb_skin = _mean(raw[regions.nonlesion_skin.ravel()]) if colour_ok and skin_found else None
+    rgb_lesion = rgb_nonlesion = rgb_skin = None
+    if lesion_px is not None:
+        total = image.reshape(-1, 3).sum(axis=0, dtype=np.int64)
+        lesion_sum = lesion_px.sum(axis=0, dtype=np.int64)
+        rgb_lesion = _triplet(lesion_sum / n_lesion)
+        rgb_nonlesion = _triplet((total - lesion_sum) / (lesion.size - n_lesion))
+    if skin_px is not None:
+        rgb_skin = _triplet(skin_px.sum(axis=0, dtype=np.int64) / len(skin_px))
     rgb_diff = _sub(rgb_lesion, rgb_nonlesion)
     rgb_skin_diff = _sub(rgb_lesion, rgb_skin)
 
-    # Perceptual measures on the (optionally) normalised photo, in CIELAB.
-    rgb = normalised.rgb
-    lab_lesion = _mean(srgb_to_lab(rgb[lesion])) if colour_ok else None
-    lab_ring = _mean(srgb_to_lab(rgb[regions.ring])) if ring_ok else None
-    lab_skin = _mean(srgb_to_lab(rgb[regions.nonlesion_skin])) if colour_ok and skin_found else None
+    # Perceptual measures on the (optionally) normalised colours, in CIELAB.
+    lab_lesion = _lab_mean(lesion_px, matrix)
+    lab_ring = _lab_mean(ring_px, matrix)
+    lab_skin = _lab_mean(skin_px, matrix)
     delta_l = _sub_l(lab_lesion, lab_ring)
     if delta_l is not None and delta_l < 0:
         reasons.append("lesion_darker")
@@ -113,9 +122,16 @@ def measure_severity(
     # the illuminant from the scene and pull skin's b* towards zero, so ITA° is only taken from the
     # normalised photo when a colour card calibrated it, and otherwise from the photo as taken.
     ita_source = "colour_card" if normalisation == "colour_card" else "as_taken"
-    ita_rgb = rgb if ita_source == "colour_card" else to_float_rgb(image)
-    ita_lesion = _ita(_mean(srgb_to_lab(ita_rgb[lesion])) if colour_ok else None, reasons)
-    ita_surrounding = _ita(_mean(srgb_to_lab(ita_rgb[regions.ring])) if ring_ok else None, reasons)
+    ita_matrix = matrix if ita_source == "colour_card" else np.eye(3)
+    if np.array_equal(ita_matrix, matrix):  # same colours: reuse the conversions
+        ita_lab_lesion, ita_lab_ring = lab_lesion, lab_ring
+    else:
+        ita_lab_lesion, ita_lab_ring = (
+            _lab_mean(lesion_px, ita_matrix),
+            _lab_mean(ring_px, ita_matrix),
+        )
+    ita_lesion = _ita(ita_lab_lesion, reasons)
+    ita_surrounding = _ita(ita_lab_ring, reasons)
 
     values: dict[str, float | None] = {
         "delta_e2000": _de(lab_lesion, lab_ring),
@@ -171,10 +187,24 @@ def measure_severity(
     )
 
 
-def _mean(pixels: np.ndarray) -> Triplet:
+def _triplet(values: np.ndarray) -> Triplet:
+    return (float(values[0]), float(values[1]), float(values[2]))
+
+
+def _lab_mean(pixels: np.ndarray | None, matrix: np.ndarray) -> Triplet | None:
+    """Mean CIELAB of 8-bit pixels (N, 3) after the linear-light correction ``matrix``.
+
+    Regions larger than ``_MAX_LAB_PIXELS`` are read at an even stride: the Lab conversion is the
+    cost of a 12-megapixel photo, and the mean of a million evenly spread skin pixels differs from
+    the full mean by about 0.01 ΔE (standard error), far below anything the measures resolve.
+    """
+    if pixels is None:
+        return None
+    if len(pixels) > _MAX_LAB_PIXELS:
+        pixels = pixels[np.linspace(0, len(pixels) - 1, _MAX_LAB_PIXELS).astype(np.intp)]
+    lab = srgb_to_lab(apply_normalisation(pixels, matrix))
     # float64 accumulation: float32 sums over millions of pixels lose the second decimal.
-    means = pixels.reshape(-1, 3).astype(np.float64).mean(axis=0)
-    return (float(means[0]), float(means[1]), float(means[2]))
+    return _triplet(lab.mean(axis=0, dtype=np.float64))
 
 
 def _sub(a: Triplet | None, b: Triplet | None) -> Triplet | None:

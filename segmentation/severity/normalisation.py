@@ -7,7 +7,8 @@ of illuminant colour or of exposure acts as a per-channel gain:
   (sRGB 128, linear 0.216). Cancels a global white-balance cast *and* a global exposure
   change exactly (up to clipping in the original JPEG). Assumes the scene averages to grey; a
   close-up filled with skin is pulled towards grey too, which shifts ITA° (see docs/severity.md).
-- ``"white_patch"``: each channel's ``white_percentile`` (default 99th) is mapped to white.
+- ``"white_patch"``: each channel's ``white_percentile`` (default 99th; the 8-bit level where the
+  cumulative share first reaches it) is mapped to white.
   Assumes the brightest pixels are white or neutral; on vitiligo that is often the lesion itself.
 - ``"colour_card"``: the caller marks one or more patches of a reference card with their known
   sRGB values; one or two patches give per-channel gains, three or more a least-squares 3x3
@@ -25,14 +26,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_image
-from .colour import linear_to_srgb, srgb_to_linear, to_float_rgb
+from .colour import linear_to_srgb, srgb_to_linear
 
-__all__ = ["NORMALISATIONS", "ColourCardPatch", "NormalisationResult", "normalise_colours"]
+__all__ = [
+    "NORMALISATIONS",
+    "ColourCardPatch",
+    "NormalisationResult",
+    "apply_normalisation",
+    "normalisation_matrix",
+    "normalise_colours",
+]
 
 NORMALISATIONS = ("grey_world", "white_patch", "colour_card")
 
 # Linear value of sRGB 128/255: the grey-world target, so that an average scene keeps its look.
 _GREY_TARGET = float(srgb_to_linear(np.float32(128.0 / 255.0)))
+# sRGB decoding of every 8-bit level.
+_LINEAR_LUT = srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255.0))
 # A gain outside this range means a nearly black or nearly saturated channel; correcting it fully
 # would mostly amplify noise, so it is clamped and reported.
 _MAX_GAIN = 8.0
@@ -73,6 +83,22 @@ def normalise_colours(
 ) -> NormalisationResult:
     """Apply ``method`` (one of :data:`NORMALISATIONS`, or None for no change) to an 8-bit RGB
     photo and return float sRGB."""
+    matrix, clamped = normalisation_matrix(
+        image, method=method, colour_card=colour_card, white_percentile=white_percentile
+    )
+    rgb = apply_normalisation(image.reshape(-1, 3), matrix).reshape(image.shape)
+    return NormalisationResult(rgb=rgb, matrix=matrix, clamped=clamped)
+
+
+def normalisation_matrix(
+    image: np.ndarray,
+    *,
+    method: str | None,
+    colour_card: Sequence[ColourCardPatch] | None = None,
+    white_percentile: float = 99.0,
+) -> tuple[np.ndarray, bool]:
+    """The 3x3 linear-light correction that ``method`` estimates from the photo, and whether a
+    gain had to be clamped. Cheap on large photos: statistics come from 8-bit histograms."""
     check_image(image)
     if method is not None and method not in NORMALISATIONS:
         raise ValueError(f"unknown normalisation {method!r}; expected one of {NORMALISATIONS}")
@@ -80,38 +106,49 @@ def normalise_colours(
         raise ValueError("colour_card given but normalisation is not 'colour_card'")
     if not 50.0 <= white_percentile <= 100.0:
         raise ValueError("white_percentile must be in [50, 100]")
-    rgb = to_float_rgb(image)
     if method is None:
-        return NormalisationResult(rgb=rgb, matrix=np.eye(3), clamped=False)
-    linear = srgb_to_linear(rgb)
-    pixels = linear.reshape(-1, 3)
-    if method == "grey_world":
-        matrix = np.diag(_GREY_TARGET / np.maximum(pixels.mean(axis=0), 1e-6))
-    elif method == "white_patch":
-        matrix = np.diag(1.0 / np.maximum(np.percentile(pixels, white_percentile, axis=0), 1e-6))
+        return np.eye(3), False
+    if method == "colour_card":
+        matrix = _card_matrix(image, colour_card)
     else:
-        matrix = _card_matrix(linear, colour_card)
+        # Per-channel histograms of the 8-bit values: exact linear means and percentiles without
+        # converting every pixel of a 12-megapixel photo to float.
+        counts = np.stack([np.bincount(image[..., c].ravel(), minlength=256) for c in range(3)])
+        if method == "grey_world":
+            means = counts @ _LINEAR_LUT.astype(np.float64) / image[..., 0].size
+            matrix = np.diag(_GREY_TARGET / np.maximum(means, 1e-6))
+        else:
+            rank = np.cumsum(counts, axis=1) / image[..., 0].size
+            levels = np.argmax(rank >= white_percentile / 100.0 - 1e-12, axis=1)
+            matrix = np.diag(1.0 / np.maximum(_LINEAR_LUT[levels].astype(np.float64), 1e-6))
     gains = np.diag(matrix)
     clamped = bool(np.any(gains > _MAX_GAIN) or np.any(gains < 1.0 / _MAX_GAIN))
     if clamped and np.count_nonzero(matrix - np.diag(gains)) == 0:
         matrix = np.diag(np.clip(gains, 1.0 / _MAX_GAIN, _MAX_GAIN))
-    corrected = (pixels @ matrix.T.astype(np.float32)).reshape(linear.shape)
-    return NormalisationResult(
-        rgb=linear_to_srgb(np.maximum(corrected, 0)), matrix=matrix, clamped=clamped
-    )
+    return matrix, clamped
 
 
-def _card_matrix(linear: np.ndarray, patches: Sequence[ColourCardPatch] | None) -> np.ndarray:
+def apply_normalisation(pixels: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """8-bit RGB pixels (..., 3) corrected by ``matrix`` in linear light, as float32 sRGB (not
+    clipped above 1: brightened highlights keep their contrast)."""
+    if np.array_equal(matrix, np.eye(3)):
+        return pixels.astype(np.float32) / np.float32(255.0)
+    corrected = _LINEAR_LUT[pixels] @ matrix.T.astype(np.float32)
+    return linear_to_srgb(np.maximum(corrected, 0))
+
+
+def _card_matrix(image: np.ndarray, patches: Sequence[ColourCardPatch] | None) -> np.ndarray:
     if not patches:
         raise ValueError("normalisation 'colour_card' needs at least one ColourCardPatch")
-    height, width = linear.shape[:2]
+    height, width = image.shape[:2]
     measured, reference = [], []
     for patch in patches:
         left, top, right, bottom = patch.box
         if right > width or bottom > height:
             raise ValueError(f"ColourCardPatch.box {patch.box} lies outside the image")
         # Median, not mean: robust to a card edge or a glare spot inside the marked box.
-        measured.append(np.median(linear[top:bottom, left:right].reshape(-1, 3), axis=0))
+        box = _LINEAR_LUT[image[top:bottom, left:right]].reshape(-1, 3)
+        measured.append(np.median(box, axis=0))
         reference.append(srgb_to_linear(np.asarray(patch.reference_rgb, np.float32) / 255.0))
     measured_arr = np.asarray(measured, dtype=np.float64)
     reference_arr = np.asarray(reference, dtype=np.float64)

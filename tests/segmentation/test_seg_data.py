@@ -109,3 +109,15 @@ def test_fingerprint_changes_with_content(dataset_dir):
     assert before != data_fingerprint(dataset_dir, ["img_000"])
     Image.new("L", (64, 64), 255).save(dataset_dir / "masks" / "img_001.png")
     assert data_fingerprint(dataset_dir, names) != before
+
+
+def test_limit_fold_draws_a_fixed_subset_on_each_side():
+    from segmentation.core.compare import limit_fold
+    from segmentation.core.data import Fold
+
+    fold = Fold(name="0", train=tuple(f"t{i}" for i in range(10)), val=("v0", "v1", "v2"))
+    limited = limit_fold(fold, 4, seed=3)
+    assert len(limited.train) == 4 and set(limited.train) <= set(fold.train)
+    assert len(limited.val) == 3
+    assert limited == limit_fold(fold, 4, seed=3)
+    assert limit_fold(fold, None) is fold

@@ -14,7 +14,12 @@ from skimage.segmentation import find_boundaries
 
 import segmentation.severity as severity
 from segmentation.prediction import Prediction, Segmenter
-from segmentation.severity import ColourThresholdSegmenter, render_mask, render_overlay
+from segmentation.severity import (
+    ColourThresholdSegmenter,
+    render_mask,
+    render_overlay,
+    skin_mask,
+)
 
 from .conftest import make_scene
 
@@ -42,6 +47,16 @@ def test_baseline_finds_a_pale_patch_on_light_and_dark_skin(skin_rgb):
     assert prediction.probabilities.dtype == np.float32
     assert 0.0 <= prediction.probabilities.min() <= prediction.probabilities.max() <= 1.0
     np.testing.assert_array_equal(prediction.mask, prediction.probabilities >= prediction.threshold)
+    assert _iou(prediction.mask, scene.lesion) > 0.9
+
+
+def test_baseline_includes_lesions_too_pale_for_the_skin_rule():
+    # (245, 240, 238) has Cr ~ 131 < 133: not "skin", but enclosed by skin, so still a lesion.
+    scene = make_scene(
+        skin_box=(0.0, 0.0, 1.0, 1.0), lesions=((0.5, 0.5, 0.2),), lesion_rgb=(245, 240, 238)
+    )
+    assert not skin_mask(scene.image)[scene.lesion].any()
+    prediction = ColourThresholdSegmenter().predict(Image.fromarray(scene.image))
     assert _iou(prediction.mask, scene.lesion) > 0.9
 
 

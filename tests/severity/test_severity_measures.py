@@ -221,3 +221,18 @@ def test_grade_uses_the_configured_measure_and_reports_it(scene):
 def test_segmenter_label_is_copied_into_the_report(scene):
     report = measure_severity(scene.image, scene.lesion, segmenter="baseline:colour-threshold-v1")
     assert report.as_dict()["segmenter"] == "baseline:colour-threshold-v1"
+
+
+def test_large_regions_are_subsampled_evenly_without_moving_the_means(monkeypatch):
+    import segmentation.severity.measures as measures
+
+    scene = make_scene(noise=6.0)
+    full = measure_severity(scene.image, scene.lesion)
+    monkeypatch.setattr(measures, "_MAX_LAB_PIXELS", 2000)
+    sampled = measure_severity(scene.image, scene.lesion)
+    assert sampled.lab_skin_mean != full.lab_skin_mean  # the stride path did run
+    np.testing.assert_allclose(sampled.lab_skin_mean, full.lab_skin_mean, atol=0.3)
+    assert sampled.delta_e2000 == pytest.approx(full.delta_e2000, abs=0.3)
+    # Extent and the paper's RGB numbers never sample.
+    assert sampled.lesion_skin_fraction == full.lesion_skin_fraction
+    assert sampled.rgb_mean_difference == full.rgb_mean_difference

@@ -1,0 +1,87 @@
+"""The clinician's progression page of a patient: a chart per body site, a timeline of photos
+beside their mask overlays, and the treatments. Mixed into PatientAdmin (diary/admin/people.py),
+so the patient lookup goes through its ``visible_to`` queryset: an unassigned patient is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from ..models import Patient
+from ..progression.charts import FORMATS, series_chart, treatment_periods
+from ..progression.trends import MINIMAL_DETECTABLE_CHANGE, site_trend
+from ..selectors.series import series_for_patient
+
+# The newest photos per site on the page; the chart and the exports have all of them.
+TIMELINE_LIMIT = 24
+
+
+class PatientProgressionMixin:
+    """Adds ``<pk>/progression/`` (the page) and ``<pk>/progression/chart/<site>.png``."""
+
+    change_form_template = "admin/diary/patient/change_form.html"
+
+    def get_urls(self):
+        page = self.admin_site.admin_view(self.progression_view)
+        chart = self.admin_site.admin_view(self.progression_chart_view)
+        return [
+            path("<int:pk>/progression/", page, name="diary_patient_progression"),
+            path(
+                "<int:pk>/progression/chart/<int:site_pk>.png",
+                chart,
+                name="diary_patient_progression_chart",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="progression")
+    def progression_link(self, patient: Patient) -> str:
+        url = reverse("admin:diary_patient_progression", args=[patient.pk])
+        return format_html('<a href="{}">progression</a>', url)
+
+    def _patient(self, request: HttpRequest, pk: int) -> Patient:
+        # get_queryset is PatientScopedAdmin's: already narrowed to visible_to(request.user).
+        patient = self.get_queryset(request).filter(pk=pk).first()
+        if patient is None or not self.has_view_permission(request, patient):
+            raise Http404
+        return patient
+
+    def progression_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
+        patient = self._patient(request, pk)
+        series = series_for_patient(patient=patient, user=request.user)
+        sites = [
+            {
+                "series": site,
+                "trend": site_trend(site.points),
+                "timeline": site.points[::-1][:TIMELINE_LIMIT],
+                "periods": treatment_periods(site.treatments),
+            }
+            for site in series.sites
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Progression of {patient}",
+            "opts": self.model._meta,
+            "original": patient,
+            "patient": patient,
+            "model_version": series.model_version,
+            "sites": sites,
+            "treatments": series.treatments[::-1],
+            "mdc": MINIMAL_DETECTABLE_CHANGE,
+            "timeline_limit": TIMELINE_LIMIT,
+        }
+        return TemplateResponse(request, "admin/diary/patient/progression.html", context)
+
+    def progression_chart_view(self, request: HttpRequest, pk: int, site_pk: int) -> HttpResponse:
+        patient = self._patient(request, pk)
+        site = patient.body_sites.filter(pk=site_pk).first()
+        if site is None:
+            raise Http404
+        series = series_for_patient(patient=patient, user=request.user, body_site=site)
+        response = HttpResponse(series_chart(series.sites[0], fmt="png"), FORMATS["png"])
+        response["Cache-Control"] = "private, no-store"
+        return response

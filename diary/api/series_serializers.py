@@ -1,0 +1,111 @@
+"""Response bodies of the progression endpoints (diary/api/series.py), for DRF and the schema."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import BodySite, TreatmentEntry
+
+STATUSES = ["improving", "stable", "worsening", "insufficient_data"]
+
+
+# A component of its own: one named after the field would collide with the photos' ``status``.
+@extend_schema_field({"type": "string", "enum": STATUSES}, component_name="TrendStatus")
+class TrendStatusField(serializers.CharField):
+    pass
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    photo_id = serializers.IntegerField()
+    analysis_id = serializers.IntegerField()
+    taken_at = serializers.DateTimeField()
+    lesion_skin_fraction = serializers.FloatField(
+        allow_null=True, help_text="Lesion area / visible skin area, 0 to 1."
+    )
+    delta_e2000 = serializers.FloatField(
+        allow_null=True, help_text="CIEDE2000, lesion vs perilesional skin."
+    )
+    ita_difference = serializers.FloatField(
+        allow_null=True, help_text="ITA° of the lesion minus the surrounding skin's."
+    )
+    rgb_mean_difference = serializers.FloatField(
+        allow_null=True, help_text="The paper's mean RGB difference, lesion minus non-lesion."
+    )
+    grade = serializers.CharField(help_text="low, medium or high; empty when not graded.")
+    model_version = serializers.CharField()
+
+
+class SeriesTreatmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    date = serializers.DateField()
+    kind = serializers.ChoiceField(choices=TreatmentEntry.Kind.choices)
+    body_site_id = serializers.IntegerField(
+        allow_null=True, help_text="Empty: logged for no particular site (applies to all)."
+    )
+    dose = serializers.CharField()
+    notes = serializers.CharField()
+
+
+class _SiteFields(serializers.Serializer):
+    body_site = serializers.IntegerField(source="site.body_site.pk")
+    label = serializers.CharField(source="site.body_site.label")
+    region = serializers.ChoiceField(
+        source="site.body_site.region", choices=BodySite.Region.choices
+    )
+
+
+class SiteSeriesSerializer(serializers.Serializer):
+    body_site = serializers.IntegerField(source="body_site.pk")
+    label = serializers.CharField(source="body_site.label")
+    region = serializers.ChoiceField(source="body_site.region", choices=BodySite.Region.choices)
+    points = SeriesPointSerializer(many=True)
+    treatments = SeriesTreatmentSerializer(
+        many=True, help_text="This site's treatments and those logged without a site."
+    )
+
+
+class SeriesSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(source="patient.pk")
+    model_version = serializers.CharField(help_text="Whose analyses the points are.")
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    sites = SiteSeriesSerializer(many=True)
+    treatments = SeriesTreatmentSerializer(many=True, help_text="All treatments in the window.")
+
+
+class MeasureTrendSerializer(serializers.Serializer):
+    measure = serializers.CharField()
+    n_points = serializers.IntegerField()
+    baseline = serializers.FloatField(allow_null=True, help_text="At the first photo.")
+    latest = serializers.FloatField(allow_null=True, help_text="At the last photo.")
+    change_since_baseline = serializers.FloatField(allow_null=True)
+    slope_per_30_days = serializers.FloatField(allow_null=True, help_text="Theil-Sen slope.")
+    slope_low = serializers.FloatField(allow_null=True, help_text="95% interval, low end.")
+    slope_high = serializers.FloatField(allow_null=True, help_text="95% interval, high end.")
+    fitted_change = serializers.FloatField(
+        allow_null=True, help_text="Slope x span: the change the robust line shows."
+    )
+    minimal_detectable_change = serializers.FloatField()
+    status = TrendStatusField()
+
+
+class SiteTrendSerializer(_SiteFields):
+    n_points = serializers.IntegerField(source="trend.n_points")
+    first_taken_at = serializers.DateTimeField(source="trend.first_taken_at", allow_null=True)
+    last_taken_at = serializers.DateTimeField(source="trend.last_taken_at", allow_null=True)
+    span_days = serializers.FloatField(source="trend.span_days")
+    repigmentation_percent = serializers.FloatField(
+        source="trend.repigmentation_percent",
+        allow_null=True,
+        help_text="100 x (baseline - latest) / baseline lesion share; negative if it spread.",
+    )
+    status = TrendStatusField(source="trend.status", help_text="The lesion extent's status.")
+    measures = serializers.DictField(source="trend.measures", child=MeasureTrendSerializer())
+
+
+class TrendsSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    model_version = serializers.CharField()
+    minimal_detectable_change = serializers.DictField(child=serializers.FloatField())
+    sites = SiteTrendSerializer(many=True)

@@ -1,0 +1,146 @@
+"""Severity time series of a patient: which analyses count, and the points per body site.
+
+Reads only; every query starts from ``visible_to(user)``. The number of queries is constant
+(model version, body sites, points, treatments) whatever the number of photos.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from segmentation.selectors import active_model_get
+from segmentation.severity.baseline import ColourThresholdSegmenter
+
+from ..models import Analysis, BodySite, Patient, TreatmentEntry
+
+# The measures a series carries for each photo, in the order of the API, CSV and FHIR exports.
+MEASURES = ("lesion_skin_fraction", "delta_e2000", "ita_difference", "rgb_mean_difference")
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    photo_id: int
+    analysis_id: int
+    taken_at: dt.datetime
+    lesion_skin_fraction: float | None
+    delta_e2000: float | None
+    ita_difference: float | None
+    rgb_mean_difference: float | None
+    grade: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class TreatmentPoint:
+    id: int
+    date: dt.date
+    kind: str
+    body_site_id: int | None
+    dose: str
+    notes: str
+
+
+@dataclass
+class BodySiteSeries:
+    body_site: BodySite
+    points: list[SeriesPoint] = field(default_factory=list)
+    # Treatments logged for this site, and those logged without a site (whole-body or systemic).
+    treatments: list[TreatmentPoint] = field(default_factory=list)
+
+
+@dataclass
+class PatientSeries:
+    patient: Patient
+    model_version: str
+    date_from: dt.date | None
+    date_to: dt.date | None
+    sites: list[BodySiteSeries]
+    treatments: list[TreatmentPoint]
+
+
+def series_model_version() -> str:
+    """The one rule for which analyses a series uses: the active model's, else the baseline's.
+
+    Analyses by older models are kept but never mixed into a series, since two models measure the
+    same photo differently and their mix would show change that is only a change of model.
+    """
+    model = active_model_get()
+    return model.version_label if model is not None else ColourThresholdSegmenter.version_label
+
+
+def _window(date_from: dt.date | None, date_to: dt.date | None) -> tuple:
+    # Whole local days, as aware datetimes, so the (patient, taken_at) index can be used.
+    tz = timezone.get_current_timezone()
+    start = end = None
+    if date_from is not None:
+        start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
+    if date_to is not None:
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, end
+
+
+def series_for_patient(
+    *,
+    patient: Patient,
+    user,
+    body_site: BodySite | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    model_version: str | None = None,
+) -> PatientSeries:
+    """Points per body site (oldest first) and the treatments in the same window.
+
+    Four queries: the model version (unless given), the body sites, the points, the treatments.
+    """
+    version = model_version or series_model_version()
+    sites = BodySite.objects.visible_to(user).filter(patient=patient).order_by("id")
+    if body_site is not None:
+        sites = sites.filter(pk=body_site.pk)
+    by_site = {site.pk: BodySiteSeries(body_site=site) for site in sites}
+
+    start, end = _window(date_from, date_to)
+    analyses = Analysis.objects.visible_to(user).filter(
+        photo__patient=patient, model_version=version, photo__body_site__in=list(by_site)
+    )
+    treatments = TreatmentEntry.objects.visible_to(user).filter(patient=patient)
+    if start is not None:
+        analyses = analyses.filter(photo__taken_at__gte=start)
+        treatments = treatments.filter(date__gte=date_from)
+    if end is not None:
+        analyses = analyses.filter(photo__taken_at__lt=end)
+        treatments = treatments.filter(date__lte=date_to)
+
+    # values_list: no model instances for thousands of rows, only the columns a point needs.
+    rows = analyses.order_by("photo__taken_at", "photo_id").values_list(
+        "photo_id", "id", "photo__taken_at", *MEASURES, "grade", "photo__body_site_id"
+    )
+    for *values, site_id in rows:
+        by_site[site_id].points.append(SeriesPoint(*values, model_version=version))
+
+    entries = [
+        TreatmentPoint(*row)
+        for row in treatments.order_by("date", "id").values_list(
+            "id", "date", "kind", "body_site_id", "dose", "notes"
+        )
+    ]
+    if body_site is not None:
+        entries = [e for e in entries if e.body_site_id in (None, body_site.pk)]
+    for entry in entries:
+        targets = (
+            by_site.values() if entry.body_site_id is None else [by_site.get(entry.body_site_id)]
+        )
+        for site_series in targets:
+            if site_series is not None:
+                site_series.treatments.append(entry)
+
+    return PatientSeries(
+        patient=patient,
+        model_version=version,
+        date_from=date_from,
+        date_to=date_to,
+        sites=list(by_site.values()),
+        treatments=entries,
+    )

@@ -1,0 +1,207 @@
+"""``manage.py train_model``: train one model, validate it on group-aware folds, register it.
+
+A thin adapter: options -> :class:`segmentation.core.TrainConfig` -> :func:`segmentation.core.train`
+-> :func:`segmentation.services.model_register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from segmentation.core import TrainConfig, make_folds, train
+from segmentation.core.engine import OPTIMIZERS, SCHEDULES
+from segmentation.core.losses import LOSSES
+from segmentation.core.models import MODELS, PRETRAINED_SOURCES
+from segmentation.core.weights import WeightsUnavailableError
+
+logger = logging.getLogger(__name__)
+
+ARCHS = sorted({arch for arch, _ in MODELS})
+BACKBONES = sorted({backbone for _, backbone in MODELS})
+
+
+def _none_or_str(value: str) -> str | None:
+    return None if value.lower() in {"", "none"} else value
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options shared by ``train_model`` and ``compare_models`` (one per TrainConfig field)."""
+    d = TrainConfig()
+    add = parser.add_argument
+    add("--epochs", type=int, default=d.epochs)
+    add("--batch-size", type=int, default=d.batch_size)
+    add("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    add("--lr", type=float, default=d.lr)
+    add("--weight-decay", type=float, default=d.weight_decay)
+    add("--schedule", choices=SCHEDULES, default=d.schedule)
+    add("--warmup-epochs", type=float, default=d.warmup_epochs)
+    add("--loss", choices=LOSSES, default=d.loss)
+    add("--aux-loss", action="store_true", help="train with the auxiliary head (deeplabv3, fcn)")
+    add("--pretrained", choices=PRETRAINED_SOURCES, default=None)
+    add("--weights-file", type=Path, default=None, help="local copy of the torchvision weights")
+    add("--freeze-backbone-epochs", type=int, default=d.freeze_backbone_epochs)
+    add("--backbone-lr-mult", type=float, default=d.backbone_lr_mult)
+    add("--image-size", type=int, default=d.crop_size, help="training crop side (paper: 256)")
+    add("--resize-size", type=int, default=None, help="resize side (default image-size * 312/256)")
+    add("--rotation", type=float, default=0.0, help="random rotation in degrees (0: off)")
+    add("--colour-jitter", type=float, default=0.0, help="colour jitter strength (0: off)")
+    add("--scale", type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
+    add("--patience", type=int, default=None, help="early stop after N epochs without progress")
+    add("--threshold", type=float, default=d.threshold)
+    add("--seed", type=int, default=d.seed)
+    add("--workers", type=int, default=d.workers)
+    add("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    add("--no-progress", action="store_true")
+    add("--fold-column", type=_none_or_str, default="suggested_fold")
+    add("--group-column", type=_none_or_str, default="source_group")
+    add("--k-folds", type=int, default=None, help="group k-fold instead of --fold-column")
+
+
+def config_from_options(options: dict, *, arch: str, backbone: str, init_from=None) -> TrainConfig:
+    size = options["image_size"]
+    try:
+        return TrainConfig(
+            arch=arch,
+            backbone=backbone,
+            epochs=options["epochs"],
+            batch_size=options["batch_size"],
+            optimizer=options["optimizer"],
+            lr=options["lr"],
+            weight_decay=options["weight_decay"],
+            schedule=options["schedule"],
+            warmup_epochs=options["warmup_epochs"],
+            loss=options["loss"],
+            aux_loss=options["aux_loss"],
+            pretrained=options["pretrained"],
+            weights_file=str(options["weights_file"]) if options["weights_file"] else None,
+            init_from=str(init_from) if init_from else None,
+            freeze_backbone_epochs=options["freeze_backbone_epochs"],
+            backbone_lr_mult=options["backbone_lr_mult"],
+            crop_size=size,
+            resize_size=options["resize_size"] or round(size * 312 / 256),
+            rotation_degrees=options["rotation"],
+            colour_jitter=options["colour_jitter"],
+            scale_range=tuple(options["scale"]) if options["scale"] else None,
+            patience=options["patience"],
+            threshold=options["threshold"],
+            seed=options["seed"],
+            workers=options["workers"],
+            device=options["device"],
+            progress=not options["no_progress"],
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def folds_from_options(options: dict):
+    try:
+        return make_folds(
+            options["data"],
+            fold_column=options["fold_column"],
+            group_column=options["group_column"],
+            k_folds=options["k_folds"],
+            seed=options["seed"],
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+class Command(BaseCommand):
+    help = "Train a segmentation model, validate it on group-aware folds and register it."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--data", type=Path, required=True, help="folder with images/, masks/")
+        parser.add_argument("--arch", choices=ARCHS, default="deeplabv3")
+        parser.add_argument("--backbone", choices=BACKBONES, default="resnet101")
+        add_training_arguments(parser)
+        parser.add_argument("--init-from", type=Path, default=None, help="one of our checkpoints")
+        parser.add_argument(
+            "--val-folds",
+            default=None,
+            help="comma-separated folds held out for validation (default: the first fold; "
+            "'none' trains on everything without validation)",
+        )
+        parser.add_argument("--name", default=None, help="registry name (default: arch-backbone-…)")
+        parser.add_argument("--output", type=Path, default=None, help="also keep checkpoint here")
+        parser.add_argument("--activate", action="store_true", help="analyse new photos with it")
+        parser.add_argument("--no-register", action="store_true", help="only write --output")
+
+    def handle(self, *args, **options) -> None:
+        if options["no_register"] and options["output"] is None:
+            raise CommandError("--no-register needs --output")
+        train_names, val_names, described = self._split(options)
+        config = config_from_options(
+            options,
+            arch=options["arch"],
+            backbone=options["backbone"],
+            init_from=options["init_from"],
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            output = options["output"] or Path(tmp, "checkpoint.pth")
+            try:
+                result = train(
+                    config,
+                    data_root=options["data"],
+                    train_names=train_names,
+                    val_names=val_names,
+                    output=output,
+                )
+            except (ValueError, WeightsUnavailableError, FileNotFoundError) as exc:
+                raise CommandError(str(exc)) from exc
+            val = result.metrics.get("val")
+            if val:
+                micro, per_image = val["micro"], val["per_image"]
+                self.stdout.write(
+                    f"best epoch {result.best_epoch}: validation F1 micro {micro['f1']:.4f}, "
+                    f"per image {per_image['f1']:.4f}, IoU micro {micro['iou']:.4f}"
+                )
+            self.stdout.write(f"checkpoint: {output}")
+            if options["no_register"]:
+                return
+            from segmentation.services import model_register
+
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+            name = options["name"] or f"{options['arch']}-{options['backbone']}-{stamp}"
+            model = model_register(
+                name=name,
+                checkpoint_path=output,
+                architecture=options["arch"],
+                backbone=options["backbone"],
+                metrics=result.metrics,
+                training_data=described,
+                activate=options["activate"],
+            )
+        state = "active" if options["activate"] else "inactive"
+        self.stdout.write(self.style.SUCCESS(f"registered {model.name} ({state})"))
+
+    def _split(self, options: dict) -> tuple[list[str], list[str], str]:
+        folds = folds_from_options(options)
+        all_names = sorted({n for fold in folds for n in fold.train + fold.val})
+        wanted = options["val_folds"]
+        if wanted is not None and wanted.lower() == "none":
+            return all_names, [], f"{options['data']}: all {len(all_names)} images, no validation"
+        chosen = wanted.split(",") if wanted else [folds[0].name]
+        unknown = set(chosen) - {fold.name for fold in folds}
+        if unknown:
+            raise CommandError(f"unknown folds {sorted(unknown)}; have {[f.name for f in folds]}")
+        val = sorted({n for fold in folds if fold.name in chosen for n in fold.val})
+        train = [n for n in all_names if n not in set(val)]
+        scheme = (
+            f"{options['k_folds']} group k-folds"
+            if options["k_folds"] is not None
+            else f"column {options['fold_column']}"
+        )
+        return (
+            train,
+            val,
+            (
+                f"{options['data']}: trained on {len(train)} images, validated on {len(val)} "
+                f"(held-out folds {','.join(chosen)}; {scheme})"
+            ),
+        )
