@@ -132,11 +132,16 @@ class AuditMiddleware:
                 ip_address=_client_ip(request),
             )
         except DatabaseError:
-            logger.exception("Could not write the audit event of %s %s", request.method, request.path)
+            logger.exception(
+                "Could not write the audit event of %s %s", request.method, request.path
+            )
             if response.status_code == 503:
                 return response
             return JsonResponse(
-                {"detail": "The service is briefly unavailable. Try again.", "code": "audit_failed"},
+                {
+                    "detail": "The service is briefly unavailable. Try again.",
+                    "code": "audit_failed",
+                },
                 status=503,
             )
         return response

@@ -64,7 +64,9 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exception)
+        logger.warning(
+            "Database unavailable during %s %s: %s", request.method, request.path, exception
+        )
         response = JsonResponse(
             {
                 "detail": "The service is briefly unavailable; nothing was stored. Try again.",

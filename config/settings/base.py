@@ -169,6 +169,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # 503/413/415/429 and pages: answers that come from outside the views (issue 7, fuzzing).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "diary.api.schema_hooks.add_common_responses",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------

@@ -18,13 +18,12 @@ from ..services.erasure import patient_erase
 from ..services.export import patient_export
 from .schema import E401, E404, ErrorSerializer
 
-
 _E403 = {403: OpenApiResponse(ErrorSerializer, description="Only the patient or staff may")}
 
 
 class ZipRenderer(BaseRenderer):
-    """Lets a client ask for ``Accept: application/zip``; the zip itself is a FileResponse, so
-    this renders only the JSON errors such a request may get."""
+    """Lets a client ask for ``Accept: application/zip``; the zip itself is a FileResponse and
+    errors are switched to JSON in ``handle_exception``, so this never renders a body itself."""
 
     media_type = "application/zip"
     format = "zip"
@@ -40,6 +39,12 @@ def _visible_patient(request, pk: int) -> Patient:
 
 class PatientExportView(APIView):
     renderer_classes = [JSONRenderer, ZipRenderer]
+
+    def handle_exception(self, exc):
+        # Errors are JSON even when the client asked for the zip (``Accept`` or ``?format=zip``).
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         responses={

@@ -31,7 +31,8 @@ def patient_export(*, patient: Patient, user) -> IO[bytes]:
     analyses = list(
         Analysis.objects.filter(photo__patient=patient).order_by("photo_id", "created_at", "id")
     )
-    archive = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+    # Handed to the caller open (the response streams and closes it), hence no ``with``.
+    archive = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("patient.json", _patient_json(patient, photos, analyses))
         zf.writestr("series.csv", series_csv(patient=patient, user=user))
@@ -53,9 +54,10 @@ def _write_file(zf: zipfile.ZipFile, field_file, arcname: str) -> None:
     if not field_file:
         return
     # Images are compressed already: stored, not deflated again.
-    with field_file.open("rb") as source, zf.open(
-        zipfile.ZipInfo(arcname), "w", force_zip64=True
-    ) as target:
+    with (
+        field_file.open("rb") as source,
+        zf.open(zipfile.ZipInfo(arcname), "w", force_zip64=True) as target,
+    ):
         while chunk := source.read(1024 * 1024):
             target.write(chunk)
 

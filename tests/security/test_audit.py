@@ -102,9 +102,12 @@ def test_postgresql_itself_refuses_rewriting_events():
         pytest.skip("the trigger exists on PostgreSQL only")
     AuditEvent.objects.create(action="read", patient_ids=[1])
     for sql in ("UPDATE diary_auditevent SET patient_ids = '[]'", "DELETE FROM diary_auditevent"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
     assert AuditEvent.objects.get().patient_ids == [1]
 
 

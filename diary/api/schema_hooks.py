@@ -1,0 +1,50 @@
+"""OpenAPI post-processing: the answers every operation can give, documented once.
+
+Found by the schemathesis run (tests/security/test_fuzz_schema.py): these statuses reach clients
+from middleware and DRF machinery outside any one view, so per-view ``extend_schema`` would have
+to repeat them everywhere and a new view would forget them.
+"""
+
+from __future__ import annotations
+
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_METHODS = ("get", "post", "put", "patch", "delete")
+# Views with a ``throttle_scope`` (see REST_FRAMEWORK's DEFAULT_THROTTLE_RATES).
+_THROTTLED = {("/api/v1/auth/token/", "post"), ("/api/v1/photos/", "post")}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+def add_common_responses(result: dict, generator, request, public) -> dict:
+    """drf-spectacular POSTPROCESSING_HOOKS entry."""
+    if "Error" not in result.get("components", {}).get("schemas", {}):
+        return result
+    for path, item in result.get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            # diary.middleware: the database unreachable, or the audit event not writable.
+            responses.setdefault("503", _error("Briefly unavailable; nothing was stored"))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error("The request body is too large"))
+                responses.setdefault("415", _error("Unsupported request content type"))
+            if any(p.get("name") == "page" for p in operation.get("parameters", [])):
+                responses.setdefault("404", _error("No such page (or not found)"))
+            if (path, method) in _THROTTLED:
+                responses.setdefault("429", _error("Too many requests; see Retry-After"))
+    _allow_blank_emails(result["components"]["schemas"])
+    return result
+
+
+def _allow_blank_emails(schemas: dict) -> None:
+    # Accounts may have no e-mail address: the model's EmailField is blank=True, so "" is a
+    # value the API really returns, which ``format: email`` alone would call invalid.
+    for component in schemas.values():
+        for prop in component.get("properties", {}).values():
+            if prop.get("format") == "email":
+                prop.pop("format")
+                prop["anyOf"] = [{"format": "email"}, {"maxLength": 0}]
