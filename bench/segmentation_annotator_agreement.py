@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+# Run as a script from anywhere: the project root holds the `segmentation` package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from segmentation.core.metrics import confusion_counts, reduce_micro, reduce_per_image
 
