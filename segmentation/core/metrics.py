@@ -153,6 +153,22 @@ class SegmentationMeter:
             "per_image": reduce_per_image(counts),
         }
 
+    def per_image(self, threshold: float = 0.5) -> list[dict[str, float]]:
+        """One row per image, in update order: every metric plus the true and predicted lesion
+        shares, to find the photos a model fails on (a set's mean hides them)."""
+        counts = self.counts(threshold)
+        values = metric_values(counts)
+        pixels = (counts.tp + counts.fp + counts.fn + counts.tn).double()
+        shares = {
+            "lesion_share": (counts.tp + counts.fn).double() / pixels,
+            "predicted_share": (counts.tp + counts.fp).double() / pixels,
+        }
+        columns = {**values, **shares}
+        return [
+            {name: float(column[i]) for name, column in columns.items()}
+            for i in range(self.num_images)
+        ]
+
     def sweep(self, thresholds: Sequence[float] | None = None) -> list[dict]:
         """:meth:`summary` at each threshold (default 0.05, 0.10, ..., 0.95)."""
         if thresholds is None:

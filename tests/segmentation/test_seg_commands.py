@@ -75,6 +75,29 @@ def test_compare_models_prints_a_table(dataset_dir, tmp_path):
     assert results[0]["parameters"] > 0
 
 
+def test_evaluate_model_lists_every_image_worst_first(dataset_dir, trained_checkpoint):
+    report = json.loads(
+        _run("evaluate_model", "--data", str(dataset_dir), "--checkpoint", str(trained_checkpoint),
+             "--folds", "0", "--per-image", "--json")
+    )  # fmt: skip
+    rows = report["per_image"]
+    assert sorted(row["name"] for row in rows) == ["img_000", "img_001", "img_006", "img_007"]
+    assert [row["f1"] for row in rows] == sorted(row["f1"] for row in rows)
+    mean_f1 = sum(row["f1"] for row in rows) / len(rows)
+    assert mean_f1 == pytest.approx(report["metrics"]["per_image"]["f1"])
+    assert all(0.0 < row["lesion_share"] < 1.0 for row in rows)
+
+
+def test_evaluate_model_scores_the_colour_baseline(dataset_dir):
+    text = _run("evaluate_model", "--data", str(dataset_dir), "--baseline", "--per-image")
+    assert text.startswith("baseline:colour-threshold-v1 on ")
+    assert "| image | lesion share | predicted share |" in text
+    assert text.count("| img_0") == 12
+    # The synthetic lesions are light patches on skin: the colour rule finds most of them.
+    micro_f1 = float(text.splitlines()[3].split("|")[5])
+    assert micro_f1 > 0.5
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -82,6 +105,7 @@ def test_compare_models_prints_a_table(dataset_dir, tmp_path):
         ["compare_models", "--archs", "segformer-b0", "--output-dir", "/tmp/x"],
         ["compare_models", "--archs", "fcn-resnet50", "--folds", "7", "--output-dir", "/tmp/x"],
         ["train_model", "--no-register"],
+        ["evaluate_model", "--baseline", "--threshold", "0.3"],
     ],
 )
 def test_bad_options_are_command_errors(args, dataset_dir):

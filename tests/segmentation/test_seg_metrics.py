@@ -95,6 +95,17 @@ def test_summary_is_plain_and_hand_checked():
     assert isinstance(summary["per_image"]["iou"], float)
 
 
+def test_per_image_rows_by_hand():
+    meter = SegmentationMeter(bins=10)
+    meter.update(PREDICTION.float() * 0.9, TARGET)
+    first, second = meter.per_image(0.5)
+    assert first["f1"] == pytest.approx(4 / 6) and second["f1"] == pytest.approx(2 / 5)
+    assert first["iou"] == pytest.approx(2 / 4) and second["recall"] == pytest.approx(1 / 4)
+    # Image 0: 3 of 8 pixels are lesion, 3 predicted; image 1: 4 lesion, 1 predicted.
+    assert (first["lesion_share"], first["predicted_share"]) == (3 / 8, 3 / 8)
+    assert (second["lesion_share"], second["predicted_share"]) == (4 / 8, 1 / 8)
+
+
 @pytest.mark.parametrize("threshold", [0.123, -0.1, 1.5])
 def test_meter_rejects_thresholds_off_its_grid(threshold):
     meter = SegmentationMeter(bins=10)

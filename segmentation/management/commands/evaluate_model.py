@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from segmentation.core import SegmentationFolder, SegmentationPredictor, evaluate_segmenter
 from segmentation.core.data import make_folds
+from segmentation.prediction import Segmenter
 
 
 class Command(BaseCommand):
@@ -21,6 +22,9 @@ class Command(BaseCommand):
         source = parser.add_mutually_exclusive_group()
         source.add_argument("--model", default=None, help="registry name (default: active model)")
         source.add_argument("--checkpoint", type=Path, default=None)
+        source.add_argument(
+            "--baseline", action="store_true", help="the training-free colour threshold instead"
+        )
         parser.add_argument("--data", type=Path, required=True, help="folder with images/, masks/")
         parser.add_argument(
             "--folds", default=None, help="only the images of these comma-separated folds"
@@ -28,26 +32,19 @@ class Command(BaseCommand):
         parser.add_argument("--fold-column", default="suggested_fold")
         parser.add_argument("--threshold", type=float, default=None, help="default: checkpoint's")
         parser.add_argument("--sweep", action="store_true", help="also print a threshold sweep")
+        parser.add_argument(
+            "--per-image", action="store_true", help="also list every image, worst F1 first"
+        )
         parser.add_argument("--device", default=None)
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     def handle(self, *args, **options) -> None:
         names = self._names(options)
-        with tempfile.TemporaryDirectory() as tmp:
-            checkpoint, label = self._checkpoint(options, Path(tmp))
-            try:
-                predictor = SegmentationPredictor(
-                    checkpoint,
-                    device=options["device"],
-                    threshold=options["threshold"],
-                    version_label=label,
-                )
-            except (ValueError, FileNotFoundError) as exc:
-                raise CommandError(str(exc)) from exc
+        predictor, threshold = self._segmenter(options)
         dataset = SegmentationFolder(options["data"], names=names)
         meter = evaluate_segmenter(predictor, dataset)
         try:
-            metrics = meter.summary(predictor.threshold)
+            metrics = meter.summary(threshold)
         except ValueError as exc:  # thresholds resolve to the meter's 1/100 steps
             raise CommandError(str(exc)) from exc
         report = {
@@ -58,6 +55,12 @@ class Command(BaseCommand):
         }
         if options["sweep"]:
             report["sweep"] = meter.sweep()
+        if options["per_image"]:
+            rows = [
+                {"name": name, **row}
+                for name, row in zip(dataset.names, meter.per_image(threshold), strict=True)
+            ]
+            report["per_image"] = sorted(rows, key=lambda row: (row["f1"], row["name"]))
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
             return
@@ -71,6 +74,38 @@ class Command(BaseCommand):
                     f"| {summary['threshold']:.2f} | {reduction} | {m['precision']:.4f} "
                     f"| {m['recall']:.4f} | {m['f1']:.4f} | {m['iou']:.4f} | {m['accuracy']:.4f} |"
                 )
+        if "per_image" in report:
+            self.stdout.write("")
+            self.stdout.write(
+                "| image | lesion share | predicted share | precision | recall | F1 |\n"
+                "|---|---|---|---|---|---|"
+            )
+            for row in report["per_image"]:
+                self.stdout.write(
+                    f"| {row['name']} | {row['lesion_share']:.3f} | {row['predicted_share']:.3f} "
+                    f"| {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} |"
+                )
+
+    def _segmenter(self, options: dict) -> tuple[Segmenter, float]:
+        """The segmenter to score and the probability threshold its masks use."""
+        if options["baseline"]:
+            from segmentation.severity.baseline import ColourThresholdSegmenter
+
+            if options["threshold"] is not None:
+                raise CommandError("--threshold applies to trained models, not to --baseline")
+            return ColourThresholdSegmenter(), 0.5  # its mask is probabilities >= 0.5
+        with tempfile.TemporaryDirectory() as tmp:
+            checkpoint, label = self._checkpoint(options, Path(tmp))
+            try:
+                predictor = SegmentationPredictor(
+                    checkpoint,
+                    device=options["device"],
+                    threshold=options["threshold"],
+                    version_label=label,
+                )
+            except (ValueError, FileNotFoundError) as exc:
+                raise CommandError(str(exc)) from exc
+        return predictor, predictor.threshold
 
     def _names(self, options: dict) -> list[str] | None:
         if not options["folds"]:
