@@ -64,15 +64,27 @@ def test_compare_models_prints_a_table(dataset_dir, tmp_path):
     out_dir = tmp_path / "cmp"
     table = _run(
         "compare_models", "--data", str(dataset_dir), "--archs", "lraspp-mobilenet_v3_large",
-        "--folds", "0,2", "--output-dir", str(out_dir), *TINY,
+        "--folds", "0,2", "--output-dir", str(out_dir), "--baseline", *TINY,
     )  # fmt: skip
     lines = table.strip().splitlines()
     assert lines[0].startswith("| model | folds | F1 micro")
-    assert lines[2].startswith("| lraspp-mobilenet_v3_large | 2 | ")
+    assert lines[2].startswith("| colour threshold (no training) | 2 | ")
+    assert lines[2].endswith("| - |")  # no epochs: no last-epoch score
+    assert lines[3].startswith("| lraspp-mobilenet_v3_large | 2 | ")
     assert (out_dir / "table.md").read_text().strip() == table.strip()
     results = json.loads((out_dir / "results.json").read_text())
-    assert [f["fold"] for f in results[0]["folds"]] == ["0", "2"]
-    assert results[0]["parameters"] > 0
+    assert [r["name"] for r in results] == [
+        "colour threshold (no training)",
+        "lraspp-mobilenet_v3_large",
+    ]
+    assert [f["fold"] for f in results[1]["folds"]] == ["0", "2"]
+    assert results[1]["parameters"] > 0 and results[0]["parameters"] is None
+    # One epoch: the final epoch is the best one, so both scores are the same measurement.
+    for fold in results[1]["folds"]:
+        assert fold["last_epoch_val"]["epoch"] == 1 == fold["best_epoch"]
+    last_column = lines[3].rstrip(" |").rsplit("|", 1)[1].strip()
+    best_column = lines[3].split("|")[3].strip()
+    assert last_column.split(" ± ")[0] != "-" and best_column != "-"
 
 
 def test_evaluate_model_lists_every_image_worst_first(dataset_dir, trained_checkpoint):
