@@ -124,17 +124,23 @@ def _naive_series(patient, user) -> list[dict]:
     return points
 
 
-def _naive_photo_page(patient, user) -> list[dict]:
-    """The photo list's first page, serialized without the analyses' prefetch."""
+def _serialize_photo_page(photos, user) -> list[dict]:
+    """The first page of ``photos`` through the API's photo serializer."""
     from rest_framework.test import APIRequestFactory
 
     from diary.api.serializers import PhotoSerializer
-    from diary.models import Photo
 
     request = APIRequestFactory().get("/api/v1/photos/")
     request.user = user
-    page = Photo.objects.visible_to(user).filter(patient=patient).select_related("body_site")[:20]
-    return PhotoSerializer(page, many=True, context={"request": request}).data
+    return PhotoSerializer(photos[:20], many=True, context={"request": request}).data
+
+
+def _naive_photo_page(patient, user) -> list[dict]:
+    """The photo list's first page, serialized without the analyses' prefetch."""
+    from diary.models import Photo
+
+    photos = Photo.objects.visible_to(user).filter(patient=patient).select_related("body_site")
+    return _serialize_photo_page(photos, user)
 
 
 class _QueryCounter:
@@ -174,15 +180,9 @@ def _series_in_process(patient, user):
 
 
 def _photo_page(patient, user):
-    from rest_framework.test import APIRequestFactory
-
-    from diary.api.serializers import PhotoSerializer
     from diary.selectors.photos import photo_list
 
-    request = APIRequestFactory().get("/api/v1/photos/")
-    request.user = user
-    page = photo_list(user=user).filter(patient=patient)[:20]
-    return PhotoSerializer(page, many=True, context={"request": request}).data
+    return _serialize_photo_page(photo_list(user=user).filter(patient=patient), user)
 
 
 def main() -> None:

@@ -44,6 +44,8 @@ class ColourThresholdSegmenter:
     """Implements :class:`segmentation.prediction.Segmenter` without any training."""
 
     version_label: str = BASELINE_VERSION_LABEL
+    #: Its masks are ``probabilities >= threshold``, as with a trained model's predictor.
+    threshold: float = _THRESHOLD
 
     def __init__(
         self,

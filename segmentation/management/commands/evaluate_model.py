@@ -7,12 +7,15 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.core.management.base import BaseCommand, CommandError
 
 from segmentation.core import SegmentationFolder, SegmentationPredictor, evaluate_segmenter
 from segmentation.core.data import make_folds
-from segmentation.prediction import Segmenter
+
+if TYPE_CHECKING:
+    from segmentation.severity.baseline import ColourThresholdSegmenter
 
 
 class Command(BaseCommand):
@@ -40,11 +43,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         names = self._names(options)
-        predictor, threshold = self._segmenter(options)
+        predictor = self._segmenter(options)
         dataset = SegmentationFolder(options["data"], names=names)
         meter = evaluate_segmenter(predictor, dataset)
         try:
-            metrics = meter.summary(threshold)
+            metrics = meter.summary(predictor.threshold)
         except ValueError as exc:  # thresholds resolve to the meter's 1/100 steps
             raise CommandError(str(exc)) from exc
         report = {
@@ -56,10 +59,8 @@ class Command(BaseCommand):
         if options["sweep"]:
             report["sweep"] = meter.sweep()
         if options["per_image"]:
-            rows = [
-                {"name": name, **row}
-                for name, row in zip(dataset.names, meter.per_image(threshold), strict=True)
-            ]
+            scores = meter.per_image(predictor.threshold)
+            rows = [{"name": n, **row} for n, row in zip(dataset.names, scores, strict=True)]
             report["per_image"] = sorted(rows, key=lambda row: (row["f1"], row["name"]))
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
@@ -86,14 +87,13 @@ class Command(BaseCommand):
                     f"| {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} |"
                 )
 
-    def _segmenter(self, options: dict) -> tuple[Segmenter, float]:
-        """The segmenter to score and the probability threshold its masks use."""
+    def _segmenter(self, options: dict) -> SegmentationPredictor | ColourThresholdSegmenter:
         if options["baseline"]:
             from segmentation.severity.baseline import ColourThresholdSegmenter
 
             if options["threshold"] is not None:
                 raise CommandError("--threshold applies to trained models, not to --baseline")
-            return ColourThresholdSegmenter(), 0.5  # its mask is probabilities >= 0.5
+            return ColourThresholdSegmenter()
         with tempfile.TemporaryDirectory() as tmp:
             checkpoint, label = self._checkpoint(options, Path(tmp))
             try:
@@ -105,7 +105,7 @@ class Command(BaseCommand):
                 )
             except (ValueError, FileNotFoundError) as exc:
                 raise CommandError(str(exc)) from exc
-        return predictor, predictor.threshold
+        return predictor
 
     def _names(self, options: dict) -> list[str] | None:
         if not options["folds"]:
