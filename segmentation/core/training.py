@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import init_from_checkpoint, make_header, save_checkpoint
+from .checkpoint import (
+    init_from_checkpoint,
+    load_checkpoint,
+    make_header,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 from .data import SegmentationFolder, data_fingerprint
 from .engine import (
     build_optimizer,
@@ -27,10 +33,13 @@ from .engine import (
     train_one_epoch,
 )
 from .losses import SegmentationLoss
-from .models import build_model
-from .transforms import IMAGENET_MEAN, IMAGENET_STD, SegmentationPresetEval, SegmentationPresetTrain
+from .models import build_model, input_multiple, model_normalization, output_convention
+from .transforms import SegmentationPresetEval, SegmentationPresetTrain
 
-__all__ = ["TrainConfig", "TrainResult", "get_transform", "resolve_device", "train"]
+__all__ = ["KEEP_CHOICES", "TrainConfig", "TrainResult", "get_transform", "resolve_device", "train"]
+
+KEEP_CHOICES = ("best", "final")
+TRAIN_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +77,16 @@ class TrainConfig:
     patience: int | None = None
     bn_momentum: float | None = 0.1
     threshold: float = 0.5
+    #: "best": keep the epoch with the best validation micro F1 (picked on the validation photos,
+    #: so its score is optimistic); "final": keep the last epoch, the honest choice for scoring.
+    keep: str = "best"
+    #: Average the predictions of the image and its two flips at validation and inference.
+    flip_tta: bool = False
+    #: After training, pick the threshold with the best micro F1 on the *training* images
+    #: (between 0.3 and 0.7), never on the validation images that are scored.
+    threshold_from_train: bool = False
+    #: Validate every N epochs (and always after the last); 1 = every epoch.
+    eval_every: int = 1
     seed: int = 0
     workers: int = 0
     device: str | None = None
@@ -82,6 +101,16 @@ class TrainConfig:
             raise ValueError(f"crop_size {self.crop_size} > resize_size {self.resize_size}")
         if not 0 <= self.freeze_backbone_epochs <= self.epochs:
             raise ValueError("freeze_backbone_epochs must lie in [0, epochs]")
+        if self.eval_every < 1:
+            raise ValueError("eval_every must be >= 1")
+        if self.keep not in KEEP_CHOICES:
+            raise ValueError(f"keep must be one of {KEEP_CHOICES}, got {self.keep!r}")
+        multiple = input_multiple(self.arch, self.backbone)
+        if self.crop_size % multiple or self.resize_size % multiple:
+            raise ValueError(
+                f"{self.arch}-{self.backbone} needs image sides that are multiples of {multiple}; "
+                f"got crop {self.crop_size}, resize {self.resize_size}"
+            )
 
 
 @dataclass
@@ -99,10 +128,14 @@ def resolve_device(name: str | None) -> torch.device:
 
 
 def get_transform(config: TrainConfig, *, train: bool):
-    """The preset for training (the paper's recipe plus the configured extras) or evaluation."""
+    """The preset for training (the paper's recipe plus the configured extras) or evaluation,
+    normalised the way the backbone's pretrained weights expect."""
+    mean, std = model_normalization(config.arch, config.backbone)
     if not train:
-        return SegmentationPresetEval(resize_size=config.resize_size)
+        return SegmentationPresetEval(resize_size=config.resize_size, mean=mean, std=std)
     return SegmentationPresetTrain(
+        mean=mean,
+        std=std,
         resize_size=config.resize_size,
         crop_size=config.crop_size,
         hflip_prob=config.hflip_prob,
@@ -224,9 +257,11 @@ def train(
         "num_classes": config.num_classes,
         "resize_size": config.resize_size,
         "crop_size": config.crop_size,
-        "mean": list(IMAGENET_MEAN),
-        "std": list(IMAGENET_STD),
+        "mean": model_normalization(config.arch, config.backbone)[0],
+        "std": model_normalization(config.arch, config.backbone)[1],
         "threshold": config.threshold,
+        "output_convention": output_convention(config.arch, config.backbone),
+        "flip_tta": config.flip_tta,
         "training_args": dataclasses.asdict(config),
         "data": {
             "root": str(data_root),
@@ -259,36 +294,101 @@ def train(
             channels_last=channels_last,
         )
         record: dict = {"epoch": epoch, "loss": loss}
-        if val_loader is not None:
-            meter = evaluate(model, val_loader, device, amp=amp, channels_last=channels_last)
+        validate = val_loader is not None and (
+            epoch % config.eval_every == 0 or epoch == config.epochs
+        )
+        if validate:
+            meter = evaluate(
+                model,
+                val_loader,
+                device,
+                amp=amp,
+                channels_last=channels_last,
+                flip_tta=config.flip_tta,
+            )
             summary = meter.summary(config.threshold)
             record["val"] = summary
             f1 = summary["micro"]["f1"]
             bar.set_postfix(loss=f"{loss:.4f}", val_f1=f"{f1:.4f}")
-        else:
+        elif val_loader is None:
             f1 = float(epoch)  # no validation: the latest epoch is the best one
         bar.close()
         history.append(record)
-        logger.info(
-            "epoch %d/%d loss %.4f val_f1 %s",
-            epoch,
-            config.epochs,
-            loss,
-            f"{f1:.4f}" if val_loader is not None else "-",
-        )
-        if f1 > best_f1:
-            best_f1, best_epoch, stale = f1, epoch, 0
-            best_metrics = {"epoch": epoch, "train_loss": loss}
-            if val_loader is not None:
-                best_metrics["val"] = record["val"]
-            save_checkpoint(
-                output, model=model, header=make_header(metrics=best_metrics, **header_args)
-            )
+        logger.info("epoch %d/%d loss %.4f val %s", epoch, config.epochs, loss, record.get("val"))
+        final = epoch == config.epochs
+        if val_loader is not None and not validate:
+            continue  # "best" and early stopping only look at validated epochs
+        if f1 > best_f1 or (config.keep == "final" and final):
+            best_f1, best_epoch, stale = max(f1, best_f1), epoch, 0
+            if config.keep == "best" or final:
+                best_metrics = {"epoch": epoch, "train_loss": loss, "kept": config.keep}
+                if "val" in record:
+                    best_metrics["val"] = record["val"]
+                save_checkpoint(
+                    output, model=model, header=make_header(metrics=best_metrics, **header_args)
+                )
         else:
             stale += 1
             if config.patience is not None and stale >= config.patience:
                 logger.info("early stop after epoch %d (best %d)", epoch, best_epoch)
+                if config.keep == "final":
+                    best_metrics = {"epoch": epoch, "train_loss": loss, "kept": "final"}
+                    best_metrics.update({"val": record["val"]} if "val" in record else {})
+                    best_epoch = epoch
+                    save_checkpoint(
+                        output,
+                        model=model,
+                        header=make_header(metrics=best_metrics, **header_args),
+                    )
                 break
+    if config.threshold_from_train:
+        _choose_threshold_on_train(config, data_root, train_names, output, device, channels_last)
+        best_metrics = load_checkpoint(output)[0]["metrics"]
     return TrainResult(
         checkpoint=output, metrics=best_metrics, best_epoch=best_epoch, history=history
     )
+
+
+def _choose_threshold_on_train(
+    config: TrainConfig,
+    data_root: Path | str,
+    train_names: Sequence[str],
+    output: Path,
+    device: torch.device,
+    channels_last: bool,
+) -> None:
+    """Re-score the kept checkpoint on its own training images (evaluation preset, no
+    augmentation) and store the threshold with the best micro F1; the validation score at that
+    threshold is recorded as well, but never looked at to choose."""
+    model, header = model_from_checkpoint(output)
+    model.to(device)
+    loader = torch.utils.data.DataLoader(
+        SegmentationFolder(
+            data_root, names=train_names, transforms=get_transform(config, train=False)
+        ),
+        batch_size=config.batch_size,
+    )
+    meter = evaluate(model, loader, device, channels_last=channels_last, flip_tta=config.flip_tta)
+    sweep = meter.sweep(TRAIN_THRESHOLDS)
+    chosen = max(sweep, key=lambda row: row["micro"]["f1"])["threshold"]
+    header["threshold"] = chosen
+    header["metrics"]["threshold_choice"] = {
+        "on": "training images",
+        "threshold": chosen,
+        "train_micro_f1": {str(row["threshold"]): row["micro"]["f1"] for row in sweep},
+    }
+    if header["data"].get("val_names"):
+        val_loader = torch.utils.data.DataLoader(
+            SegmentationFolder(
+                data_root,
+                names=header["data"]["val_names"],
+                transforms=get_transform(config, train=False),
+            ),
+            batch_size=config.batch_size,
+        )
+        val_meter = evaluate(
+            model, val_loader, device, channels_last=channels_last, flip_tta=config.flip_tta
+        )
+        header["metrics"]["val_at_chosen_threshold"] = val_meter.summary(chosen)
+    logger.info("threshold %.2f chosen on the training images", chosen)
+    save_checkpoint(output, model=model, header=header)

@@ -18,11 +18,14 @@ from segmentation.core import TrainConfig, make_folds, train
 from segmentation.core.engine import OPTIMIZERS, SCHEDULES
 from segmentation.core.losses import LOSSES
 from segmentation.core.models import MODELS, PRETRAINED_SOURCES
+from segmentation.core.presets import PRESETS, preset
+from segmentation.core.training import KEEP_CHOICES
 from segmentation.core.weights import WeightsUnavailableError
 
 logger = logging.getLogger(__name__)
 
 ARCHS = sorted({arch for arch, _ in MODELS})
+DEFAULT_ARCH, DEFAULT_BACKBONE = "deeplabv3", "resnet101"
 BACKBONES = sorted({backbone for _, backbone in MODELS})
 
 
@@ -43,7 +46,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     add("--warmup-epochs", type=float, default=d.warmup_epochs)
     add("--loss", choices=LOSSES, default=d.loss)
     add("--aux-loss", action="store_true", help="train with the auxiliary head (deeplabv3, fcn)")
-    add("--pretrained", choices=PRETRAINED_SOURCES, default=None)
+    add(
+        "--pretrained",
+        choices=(*PRETRAINED_SOURCES, "none"),
+        default=None,
+        help="'none' trains from scratch (also over a preset that names weights)",
+    )
     add("--weights-file", type=Path, default=None, help="local copy of the torchvision weights")
     add("--freeze-backbone-epochs", type=int, default=d.freeze_backbone_epochs)
     add("--backbone-lr-mult", type=float, default=d.backbone_lr_mult)
@@ -54,6 +62,25 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     add("--scale", type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
     add("--patience", type=int, default=None, help="early stop after N epochs without progress")
     add("--threshold", type=float, default=d.threshold)
+    add(
+        "--keep",
+        choices=KEEP_CHOICES,
+        default=d.keep,
+        help="which epoch's weights to keep: the best on the validation photos, or the final one",
+    )
+    add("--flip-tta", action="store_true", help="average predictions over flips (test time)")
+    add(
+        "--threshold-from-train",
+        action="store_true",
+        help="choose the threshold on the training photos after training",
+    )
+    add("--eval-every", type=int, default=d.eval_every, help="validate every N epochs")
+    add(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="a named configuration (e.g. 'recommended'); options given explicitly win",
+    )
     add("--seed", type=int, default=d.seed)
     add("--workers", type=int, default=d.workers)
     add("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
@@ -63,38 +90,72 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     add("--k-folds", type=int, default=None, help="group k-fold instead of --fold-column")
 
 
-def config_from_options(options: dict, *, arch: str, backbone: str, init_from=None) -> TrainConfig:
+def _option_fields(options: dict, *, arch: str, backbone: str, init_from=None) -> dict:
     size = options["image_size"]
+    return dict(
+        arch=arch,
+        backbone=backbone,
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        optimizer=options["optimizer"],
+        lr=options["lr"],
+        weight_decay=options["weight_decay"],
+        schedule=options["schedule"],
+        warmup_epochs=options["warmup_epochs"],
+        loss=options["loss"],
+        aux_loss=options["aux_loss"],
+        pretrained=options["pretrained"],
+        weights_file=str(options["weights_file"]) if options["weights_file"] else None,
+        init_from=str(init_from) if init_from else None,
+        freeze_backbone_epochs=options["freeze_backbone_epochs"],
+        backbone_lr_mult=options["backbone_lr_mult"],
+        crop_size=size,
+        resize_size=options["resize_size"] or round(size * 312 / 256),
+        rotation_degrees=options["rotation"],
+        colour_jitter=options["colour_jitter"],
+        scale_range=tuple(options["scale"]) if options["scale"] else None,
+        patience=options["patience"],
+        threshold=options["threshold"],
+        keep=options["keep"],
+        flip_tta=options["flip_tta"],
+        threshold_from_train=options["threshold_from_train"],
+        eval_every=options["eval_every"],
+        seed=options["seed"],
+        workers=options["workers"],
+        device=options["device"],
+        progress=not options["no_progress"],
+    )
+
+
+def _defaults() -> dict:
+    parser = argparse.ArgumentParser()
+    add_training_arguments(parser)
+    parser.add_argument("--arch", default=DEFAULT_ARCH)
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE)
+    return vars(parser.parse_args([]))
+
+
+def config_from_options(
+    options: dict, *, arch: str, backbone: str, init_from=None, preset_picks_model: bool = False
+) -> TrainConfig:
+    """A TrainConfig from command options; with ``--preset``, the preset's values replace every
+    option left at its default (so options given explicitly win). The preset's architecture and
+    backbone apply only with ``preset_picks_model`` (``train_model``, not ``compare_models``)."""
+    fields = _option_fields(options, arch=arch, backbone=backbone, init_from=init_from)
     try:
-        return TrainConfig(
-            arch=arch,
-            backbone=backbone,
-            epochs=options["epochs"],
-            batch_size=options["batch_size"],
-            optimizer=options["optimizer"],
-            lr=options["lr"],
-            weight_decay=options["weight_decay"],
-            schedule=options["schedule"],
-            warmup_epochs=options["warmup_epochs"],
-            loss=options["loss"],
-            aux_loss=options["aux_loss"],
-            pretrained=options["pretrained"],
-            weights_file=str(options["weights_file"]) if options["weights_file"] else None,
-            init_from=str(init_from) if init_from else None,
-            freeze_backbone_epochs=options["freeze_backbone_epochs"],
-            backbone_lr_mult=options["backbone_lr_mult"],
-            crop_size=size,
-            resize_size=options["resize_size"] or round(size * 312 / 256),
-            rotation_degrees=options["rotation"],
-            colour_jitter=options["colour_jitter"],
-            scale_range=tuple(options["scale"]) if options["scale"] else None,
-            patience=options["patience"],
-            threshold=options["threshold"],
-            seed=options["seed"],
-            workers=options["workers"],
-            device=options["device"],
-            progress=not options["no_progress"],
-        )
+        if options.get("preset"):
+            defaults = _defaults()
+            plain = _option_fields(
+                defaults, arch=defaults["arch"], backbone=defaults["backbone"], init_from=None
+            )
+            for key, value in preset(options["preset"]).items():
+                if key in ("arch", "backbone") and not preset_picks_model:
+                    continue
+                if fields[key] == plain[key]:
+                    fields[key] = value
+        if fields["pretrained"] == "none":
+            fields["pretrained"] = None
+        return TrainConfig(**fields)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -117,8 +178,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--data", type=Path, required=True, help="folder with images/, masks/")
-        parser.add_argument("--arch", choices=ARCHS, default="deeplabv3")
-        parser.add_argument("--backbone", choices=BACKBONES, default="resnet101")
+        parser.add_argument("--arch", choices=ARCHS, default=DEFAULT_ARCH)
+        parser.add_argument("--backbone", choices=BACKBONES, default=DEFAULT_BACKBONE)
         add_training_arguments(parser)
         parser.add_argument("--init-from", type=Path, default=None, help="one of our checkpoints")
         parser.add_argument(
@@ -141,6 +202,7 @@ class Command(BaseCommand):
             arch=options["arch"],
             backbone=options["backbone"],
             init_from=options["init_from"],
+            preset_picks_model=True,
         )
         with tempfile.TemporaryDirectory() as tmp:
             output = options["output"] or Path(tmp, "checkpoint.pth")
@@ -154,12 +216,14 @@ class Command(BaseCommand):
                 )
             except (ValueError, WeightsUnavailableError, FileNotFoundError) as exc:
                 raise CommandError(str(exc)) from exc
-            val = result.metrics.get("val")
+            val = result.metrics.get("val_at_chosen_threshold") or result.metrics.get("val")
             if val:
                 micro, per_image = val["micro"], val["per_image"]
+                label = "final" if config.keep == "final" else "best"
                 self.stdout.write(
-                    f"best epoch {result.best_epoch}: validation F1 micro {micro['f1']:.4f}, "
-                    f"per image {per_image['f1']:.4f}, IoU micro {micro['iou']:.4f}"
+                    f"{label} epoch {result.best_epoch}: validation F1 micro {micro['f1']:.4f}, "
+                    f"per image {per_image['f1']:.4f}, IoU micro {micro['iou']:.4f} "
+                    f"(threshold {val['threshold']})"
                 )
             self.stdout.write(f"checkpoint: {output}")
             if options["no_register"]:
@@ -167,12 +231,12 @@ class Command(BaseCommand):
             from segmentation.services import model_register
 
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-            name = options["name"] or f"{options['arch']}-{options['backbone']}-{stamp}"
+            name = options["name"] or f"{config.arch}-{config.backbone}-{stamp}"
             model = model_register(
                 name=name,
                 checkpoint_path=output,
-                architecture=options["arch"],
-                backbone=options["backbone"],
+                architecture=config.arch,
+                backbone=config.backbone,
                 metrics=result.metrics,
                 training_data=described,
                 activate=options["activate"],
