@@ -5,7 +5,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint venv venv-dev browser clean
+# `make model` trains the recommended segmentation model on this folder (images/, masks/,
+# metadata.csv) and makes it analyse new photos; override with `make model DATA=/path`.
+DATA ?= ../shared/data/vitiligo
+
+.PHONY: run test lint venv venv-dev browser clean model
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +36,14 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST)
+
+model: venv
+	@test -f "$(DATA)/metadata.csv" || { \
+	  echo "make model: no training data at $(DATA) (need images/, masks/ and metadata.csv)."; \
+	  echo "Pass DATA=/path/to/folder. Until a model is trained, photos are analysed by the"; \
+	  echo "colour threshold, labelled baseline:colour-threshold-v1."; exit 2; }
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py train_model --data "$(DATA)" --preset recommended --val-folds none --activate $(MODEL_ARGS)
 
 test: venv-dev browser
 	$(PY) -m pytest $(PYTEST_ARGS)

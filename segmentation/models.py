@@ -11,6 +11,19 @@ class SegmentationModel(models.Model):
     checkpoint_sha256 = models.CharField(max_length=64)
     training_data = models.TextField(blank=True, help_text="What it was trained and validated on.")
     metrics = models.JSONField(default=dict, blank=True)
+    minimal_detectable_change = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "MDC95 per severity measure, measured from this model's own masks on augmented "
+            "copies of the same photos; trends judge changes against it."
+        ),
+    )
+    quality_notes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Provenance of the MDC and of any cross-validation metrics attached.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=False)
 

@@ -32,6 +32,8 @@ def model_register(
     metrics: dict,
     training_data: str,
     activate: bool = False,
+    minimal_detectable_change: dict[str, float] | None = None,
+    quality_notes: dict | None = None,
 ) -> SegmentationModel:
     """Copy a checkpoint into storage and record it; optionally make it the active model."""
     checkpoint_path = Path(checkpoint_path)
@@ -45,6 +47,8 @@ def model_register(
         checkpoint_sha256=sha256,
         training_data=training_data,
         metrics=metrics,
+        minimal_detectable_change=minimal_detectable_change or {},
+        quality_notes=quality_notes or {},
     )
     with checkpoint_path.open("rb") as handle:
         model.checkpoint.save(f"{name}-{sha256[:8]}.pth", File(handle), save=False)

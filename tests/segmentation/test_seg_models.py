@@ -7,7 +7,13 @@ import torch
 
 from segmentation.core import MODELS, SegmentationFolder, SegmentationLoss, build_model
 from segmentation.core.engine import build_optimizer, build_scheduler, train_one_epoch
-from segmentation.core.models import count_parameters, model_names
+from segmentation.core.models import (
+    SMP_ARCHITECTURES,
+    count_parameters,
+    input_multiple,
+    model_logits,
+    model_names,
+)
 from segmentation.core.transforms import SegmentationPresetTrain
 
 
@@ -19,7 +25,7 @@ def test_every_model_trains_a_few_steps(arch, backbone, dataset_dir):
     dataset = SegmentationFolder(
         dataset_dir,
         names=["img_000", "img_001", "img_002", "img_003"],
-        transforms=SegmentationPresetTrain(resize_size=40, crop_size=32),
+        transforms=SegmentationPresetTrain(resize_size=40, crop_size=32),  # 32: smp's stride
     )
     loader = torch.utils.data.DataLoader(dataset, batch_size=2, shuffle=False)
     optimizer = build_optimizer(model, lr=1e-3)
@@ -32,12 +38,15 @@ def test_every_model_trains_a_few_steps(arch, backbone, dataset_dir):
 
     assert torch.isfinite(torch.tensor(loss))
     changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
-    assert any(n.startswith("backbone.") for n in changed), "the encoder must be trained"
-    assert any(not n.startswith("backbone.") for n in changed), "the head must be trained"
+    encoder = ("backbone.", "encoder.")
+    assert any(n.startswith(encoder) for n in changed), "the encoder must be trained"
+    assert any(not n.startswith(encoder) for n in changed), "the head must be trained"
     model.eval()
+    # smp's decoders need sides that are multiples of the encoder's stride
+    height, width = (64, 96) if input_multiple(arch, backbone) > 1 else (40, 56)
     with torch.inference_mode():
-        out = model(torch.zeros(1, 3, 40, 56))
-    assert out["out"].shape == (1, 2, 40, 56)
+        out = model_logits(model(torch.zeros(1, 3, height, width)))
+    assert out.shape == (1, 2, height, width)
 
 
 def test_unknown_model_lists_the_valid_names():
@@ -47,9 +56,12 @@ def test_unknown_model_lists_the_valid_names():
         assert name in str(info.value)
 
 
-def test_factory_has_the_papers_eight_and_one_fast_model():
-    assert len(MODELS) == 9
-    assert {arch for arch, _ in MODELS} == {"deeplabv3", "unet", "fcn", "lraspp"}
+def test_factory_has_the_papers_models_and_the_imagenet_lite_family():
+    torchvision_models = [key for key in MODELS if not key[1].startswith("efficientnet_lite")]
+    assert len(torchvision_models) == 9
+    assert {arch for arch, _ in torchvision_models} == {"deeplabv3", "unet", "fcn", "lraspp"}
+    lite = {key for key in MODELS if key not in torchvision_models}
+    assert lite == {(arch, f"efficientnet_lite{i}") for arch in SMP_ARCHITECTURES for i in range(3)}
 
 
 def test_aux_head_is_built_and_counted_out():

@@ -192,6 +192,11 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, default=None, help="also keep checkpoint here")
         parser.add_argument("--activate", action="store_true", help="analyse new photos with it")
         parser.add_argument("--no-register", action="store_true", help="only write --output")
+        parser.add_argument(
+            "--no-mdc",
+            action="store_true",
+            help="do not measure the model's minimal detectable change on the data's copies",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["no_register"] and options["output"] is None:
@@ -232,6 +237,14 @@ class Command(BaseCommand):
 
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
             name = options["name"] or f"{config.arch}-{config.backbone}-{stamp}"
+            mdc, notes = {}, {}
+            if not options["no_mdc"] and options["group_column"]:
+                from segmentation.quality import model_mdc
+
+                mdc, notes["minimal_detectable_change"] = model_mdc(
+                    output, options["data"], device=options["device"]
+                )
+                self.stdout.write(f"minimal detectable change: {mdc}")
             model = model_register(
                 name=name,
                 checkpoint_path=output,
@@ -240,6 +253,8 @@ class Command(BaseCommand):
                 metrics=result.metrics,
                 training_data=described,
                 activate=options["activate"],
+                minimal_detectable_change=mdc,
+                quality_notes=notes,
             )
         state = "active" if options["activate"] else "inactive"
         self.stdout.write(self.style.SUCCESS(f"registered {model.name} ({state})"))
