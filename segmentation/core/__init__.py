@@ -1,74 +1,49 @@
-"""The PyTorch segmentation library: data, transforms, models, training, metrics and inference.
+"""The PyTorch segmentation library: build a model, train it, evaluate it, predict with it.
 
 Imports nothing from Django (the management commands are thin adapters over it), so it can run
-in a notebook, a worker or a GPU host without the web application.
+in a notebook, a worker or a GPU host without the web application. The top level holds what a
+user calls; the parts have namespaces of their own, as in segmentation_models_pytorch:
+``segmentation.core.metrics``, ``.transforms``, ``.losses``, ``.encoders`` (ImageNet weights),
+``.data`` (folds), ``.compare`` (the cross-validated table).
+
+    >>> from segmentation import core
+    >>> model = core.build_model("unet", "efficientnet_lite0", pretrained="imagenet")
+    >>> result = core.train(core.TrainConfig(**core.preset("recommended")), data_root=...,
+    ...                     train_names=..., val_names=..., output="model.pth")
+    >>> predictor = core.SegmentationPredictor("model.pth")
 """
 
-from .checkpoint import (
-    init_from_checkpoint,
-    load_checkpoint,
-    model_from_checkpoint,
-    save_checkpoint,
-)
-from .compare import ModelResult, evaluate_baseline, markdown_table, run_comparison
-from .data import (
-    Fold,
-    SegmentationFolder,
-    data_fingerprint,
-    folds_from_column,
-    group_kfold,
-    make_folds,
-)
-from .evaluation import evaluate_segmenter, time_inference
-from .losses import SegmentationLoss
-from .metrics import (
-    Counts,
-    SegmentationMeter,
-    confusion_counts,
-    metric_values,
-    reduce_micro,
-    reduce_per_image,
-)
-from .models import MODELS, build_model, count_parameters, model_names
+from . import compare, data, encoders, losses, metrics, transforms
+from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from .config import TrainConfig, TrainResult
+from .data import SegmentationFolder, make_folds
+from .evaluation import evaluate_segmenter
+from .models import MODELS, build_model, model_names
 from .predictor import SegmentationPredictor
-from .training import TrainConfig, TrainResult, get_transform, train
-from .transforms import SegmentationPresetEval, SegmentationPresetTrain
+from .presets import preset
+from .training import train
 from .weights import WeightsUnavailableError
 
 __all__ = [
     "MODELS",
-    "Counts",
-    "Fold",
-    "ModelResult",
     "SegmentationFolder",
-    "SegmentationLoss",
-    "SegmentationMeter",
     "SegmentationPredictor",
-    "SegmentationPresetEval",
-    "SegmentationPresetTrain",
     "TrainConfig",
     "TrainResult",
     "WeightsUnavailableError",
     "build_model",
-    "confusion_counts",
-    "count_parameters",
-    "data_fingerprint",
-    "evaluate_baseline",
+    "compare",
+    "data",
+    "encoders",
     "evaluate_segmenter",
-    "folds_from_column",
-    "get_transform",
-    "group_kfold",
-    "init_from_checkpoint",
     "load_checkpoint",
+    "losses",
     "make_folds",
-    "markdown_table",
-    "metric_values",
+    "metrics",
     "model_from_checkpoint",
     "model_names",
-    "reduce_micro",
-    "reduce_per_image",
-    "run_comparison",
+    "preset",
     "save_checkpoint",
-    "time_inference",
     "train",
+    "transforms",
 ]

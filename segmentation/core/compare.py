@@ -16,11 +16,12 @@ import torch
 
 from segmentation.prediction import Segmenter
 
+from .config import TrainConfig
 from .data import Fold, SegmentationFolder
 from .evaluation import evaluate_segmenter, time_inference
 from .models import count_parameters
 from .predictor import SegmentationPredictor
-from .training import TrainConfig, train
+from .training import train
 
 __all__ = ["ModelResult", "evaluate_baseline", "limit_fold", "markdown_table", "run_comparison"]
 

@@ -21,8 +21,8 @@ from PIL import Image, ImageOps
 from segmentation.prediction import Prediction
 
 from .checkpoint import model_from_checkpoint
+from .device import resolve_device
 from .engine import predict_probabilities
-from .training import resolve_device
 
 __all__ = ["SegmentationPredictor"]
 

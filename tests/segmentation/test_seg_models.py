@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from segmentation.core import MODELS, SegmentationFolder, SegmentationLoss, build_model
+from segmentation.core import MODELS, SegmentationFolder, build_model
 from segmentation.core.engine import build_optimizer, build_scheduler, train_one_epoch
+from segmentation.core.losses import SegmentationLoss
 from segmentation.core.models import (
     SMP_ARCHITECTURES,
     count_parameters,

@@ -15,11 +15,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from segmentation.core import TrainConfig, make_folds, train
+from segmentation.core.config import KEEP_CHOICES
 from segmentation.core.engine import OPTIMIZERS, SCHEDULES
 from segmentation.core.losses import LOSSES
 from segmentation.core.models import MODELS, PRETRAINED_SOURCES
 from segmentation.core.presets import PRESETS, preset
-from segmentation.core.training import KEEP_CHOICES
 from segmentation.core.weights import WeightsUnavailableError
 
 logger = logging.getLogger(__name__)
