@@ -12,10 +12,8 @@ so a test can kill a worker deterministically in the middle of a task. Never set
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image
 
+from segmentation.hashing import file_sha256, stream_sha256
 from segmentation.models import SegmentationModel
 from segmentation.prediction import Prediction, Segmenter
 from segmentation.selectors import active_model_get
@@ -116,25 +115,33 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
 
 
 def _local_checkpoint(model: SegmentationModel) -> Path:
-    """A local copy of the checkpoint, read through the storage API (S3 on multi-host setups)."""
-    folder = Path(tempfile.gettempdir()) / "vitiligo-diary-checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
+    """A local copy of the checkpoint, read through the storage API (S3 on multi-host setups).
+
+    The copy lives in a folder private to this process's user (mode 0700), and a cached copy is
+    hashed again before use: another user of the shared temporary folder could otherwise plant a
+    file under the expected name, and torch would load it.
+    """
+    folder = Path(tempfile.gettempdir()) / f"vitiligo-diary-checkpoints-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+        raise PermissionError(f"{folder} is not owned by this process's user; not using it.")
+    folder.chmod(0o700)
     target = folder / f"{model.checkpoint_sha256}.pth"
     if target.is_file():
-        return target
-    digest = hashlib.sha256()
+        if file_sha256(target) == model.checkpoint_sha256:
+            return target
+        logger.warning("Cached checkpoint %s does not match its SHA-256; copying it again", target)
+        target.unlink()
     # Written under a private name and renamed, so concurrent workers never read half a file.
     handle, partial = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out, model.checkpoint.open("rb") as source:
-            for chunk in iter(lambda: source.read(1 << 20), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != model.checkpoint_sha256:
+            digest = stream_sha256(source, copy_to=out)
+        if digest != model.checkpoint_sha256:
             raise ValueError(
                 f"The stored checkpoint of {model.name} does not match its recorded SHA-256."
             )
-        shutil.move(partial, target)
+        os.replace(partial, target)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)

@@ -64,6 +64,24 @@ def test_the_segmenter_is_cached_and_follows_the_active_model(tiny_checkpoint):
     assert segmenters.active_version_label() == model.version_label
 
 
+def test_a_tampered_cached_checkpoint_is_copied_again(tiny_checkpoint):
+    """The local checkpoint cache is private to this user and hashed before every reuse."""
+    import os
+    import stat
+
+    from segmentation.hashing import file_sha256
+
+    model = _register(tiny_checkpoint)
+    cached = segmenters._local_checkpoint(model)
+    assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
+    assert cached.parent.stat().st_uid == os.getuid()
+    assert file_sha256(cached) == model.checkpoint_sha256
+
+    cached.write_bytes(b"planted by someone else")
+    again = segmenters._local_checkpoint(model)
+    assert again == cached and file_sha256(again) == model.checkpoint_sha256
+
+
 def test_activation_reanalyses_every_photo_and_keeps_old_analyses(
     tiny_checkpoint, django_capture_on_commit_callbacks
 ):
