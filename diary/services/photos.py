@@ -14,6 +14,7 @@ from django.utils import timezone
 from ..models import BodySite, Photo
 from .errors import ServiceError
 from .images import decode_photo
+from .queueing import photo_analysis_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ def photo_create(
     try:
         with transaction.atomic():
             photo.save()
-            transaction.on_commit(lambda: photo_enqueue_analysis(photo_id=photo.pk))
+            # A broker outage leaves the photo pending for the recovery task.
+            transaction.on_commit(lambda: photo_analysis_enqueue(photo_id=photo.pk))
     except IntegrityError:
         photo.image.delete(save=False)
         # A concurrent upload of the same bytes won the race: answer with its photo.
@@ -85,16 +87,6 @@ def photo_create(
         photo.image.delete(save=False)
         raise
     return photo, True
-
-
-def photo_enqueue_analysis(*, photo_id: int) -> None:
-    """Send the analysis task; a broker outage leaves the photo pending for the recovery task."""
-    from ..tasks import analyse_photo
-
-    try:
-        analyse_photo.delay(photo_id)
-    except Exception:
-        logger.exception("Could not enqueue the analysis of photo %s; it stays pending", photo_id)
 
 
 def photo_delete(*, photo: Photo) -> None:

@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..models import Analysis, Photo
+from .queueing import photo_analysis_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -89,25 +90,6 @@ def photos_reanalyse(*, version_label: str) -> int:
     return len(ids)
 
 
-def photos_enqueue_reanalysis() -> bool:
-    """Ask the light worker to queue the re-analysis (the web request does not do it itself)."""
-    from ..tasks import reanalyse_photos
-
-    try:
-        reanalyse_photos.delay()
-    except Exception:
-        logger.exception("Could not enqueue the re-analysis after a model activation")
-        return False
-    return True
-
-
 def _publish(photo_id: int, *, low_priority: bool) -> bool:
-    from ..tasks import analyse_photo
-
-    options = {"queue": settings.PIPELINE_REANALYSIS_QUEUE} if low_priority else {}
-    try:
-        analyse_photo.apply_async((photo_id,), **options)
-    except Exception:
-        logger.exception("Could not publish the analysis of photo %s", photo_id)
-        return False
-    return True
+    queue = settings.PIPELINE_REANALYSIS_QUEUE if low_priority else None
+    return photo_analysis_enqueue(photo_id=photo_id, queue=queue)
