@@ -66,7 +66,8 @@ def photos_requeue_stale(
 
 
 def photos_reanalyse(*, version_label: str) -> int:
-    """Queue every photo without an analysis by ``version_label`` on the low-priority queue.
+    """Queue every photo without an analysis by ``version_label`` on the low-priority queue;
+    returns how many were sent (fewer than found when the broker failed on the way).
 
     The photos become ``pending`` first, so a message lost on the way is found by the recovery.
     Older analyses are kept.
@@ -82,10 +83,16 @@ def photos_reanalyse(*, version_label: str) -> int:
         Photo.objects.filter(pk__in=chunk).update(
             status=Photo.Status.PENDING, status_changed_at=timezone.now(), error_message=""
         )
-        for pk in chunk:
+        for offset, pk in enumerate(chunk):
             if not _publish(pk, low_priority=True):
-                logger.error("Broker unreachable: re-analysis left to the recovery task")
-                return start
+                # Counted up to this photo, the ones already sent from this chunk included.
+                sent = start + offset
+                logger.error(
+                    "Broker unreachable after %d of %d photos: re-analysis left to the recovery",
+                    sent,
+                    len(ids),
+                )
+                return sent
     logger.info("Queued %d photos for re-analysis by %s", len(ids), version_label)
     return len(ids)
 

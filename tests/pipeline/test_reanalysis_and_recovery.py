@@ -117,6 +117,26 @@ def test_reanalysis_goes_to_the_low_priority_queue(published, tiny_checkpoint, s
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.PENDING}
 
 
+def test_reanalysis_counts_what_was_sent_when_the_broker_fails_mid_chunk(monkeypatch):
+    """Chunks of two, the broker refuses the fourth photo: three were sent, not the chunk's
+    start (two)."""
+    from diary.services import recovery
+    from diary.tasks import analyse_photo
+
+    photos = [PhotoFactory() for _ in range(5)]
+    sent: list[int] = []
+
+    def publish(args, **options):
+        if len(sent) == 3:
+            raise ConnectionError("broker gone")
+        sent.append(args[0])
+
+    monkeypatch.setattr(recovery, "_CHUNK", 2)
+    monkeypatch.setattr(analyse_photo, "apply_async", publish)
+    assert recovery.photos_reanalyse(version_label="model:none:00000000") == 3
+    assert sent == [photo.pk for photo in photos[:3]]
+
+
 def _age(photo: Photo, status: str, minutes: int) -> None:
     Photo.objects.filter(pk=photo.pk).update(
         status=status, status_changed_at=timezone.now() - dt.timedelta(minutes=minutes)
