@@ -19,6 +19,7 @@ from django.conf import settings
 
 from .batches import AnalysisBatches, photo_id_of
 from .services.analysis import Outcome, photo_fail, photos_analyse
+from .services.files import stored_files_sweep
 from .services.queueing import (
     ANALYSE_PHOTO,
     REANALYSE_PHOTOS,
@@ -85,3 +86,9 @@ def reanalyse_photos() -> int:
 def requeue_stale_photos() -> int:
     """Periodic (celery beat): send photos stuck in pending or processing again."""
     return len(photos_requeue_stale())
+
+
+@shared_task(name="diary.sweep_stored_files", acks_late=True)
+def sweep_stored_files() -> int:
+    """Periodic (celery beat): remove stored files that no row names any more."""
+    return len(stored_files_sweep())

@@ -232,10 +232,17 @@ PIPELINE_DEVICE = env("PIPELINE_DEVICE", default="") or None
 # Recovery: photos pending or processing for longer than this are sent again. Keep it above the
 # hard time limit plus the usual queue wait.
 PIPELINE_STALE_AFTER = timedelta(minutes=env.int("PIPELINE_STALE_AFTER_MINUTES", default=30))
+# Stored files no row names (a deletion whose storage call failed) are removed by a periodic
+# sweep once older than the grace period: uploads and analyses write the file just before the row.
+STORAGE_SWEEP_GRACE = timedelta(minutes=env.int("STORAGE_SWEEP_GRACE_MINUTES", default=60))
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-photos": {
         "task": "diary.requeue_stale_photos",
         "schedule": timedelta(minutes=env.int("PIPELINE_RECOVERY_EVERY_MINUTES", default=10)),
+    },
+    "sweep-stored-files": {
+        "task": "diary.sweep_stored_files",
+        "schedule": timedelta(minutes=env.int("STORAGE_SWEEP_EVERY_MINUTES", default=60)),
     },
 }
 

@@ -28,6 +28,7 @@ from PIL import Image
 
 from ..models import Analysis, Photo
 from ..segmenters import LoadedSegmenter, segmenter_get
+from .files import files_delete
 
 logger = logging.getLogger(__name__)
 
@@ -243,25 +244,16 @@ def _analysis_create(
                 status=Photo.Status.DONE, status_changed_at=timezone.now(), error_message=""
             )
     except IntegrityError:
-        _files_delete(analysis)
+        files_delete([analysis.mask, analysis.overlay])
         # Another delivery of the same task won the race, or the photo was deleted meanwhile.
         label = analysis.model_version
         if Analysis.objects.filter(photo_id=photo.pk, model_version=label).exists():
             return PhotoResult(photo.pk, Outcome.SKIPPED, "Already analysed.")
         return PhotoResult(photo.pk, Outcome.SKIPPED, "The photo no longer exists.")
     except BaseException:
-        _files_delete(analysis)
+        files_delete([analysis.mask, analysis.overlay])
         raise
     return PhotoResult(photo.pk, Outcome.DONE)
-
-
-def _files_delete(analysis: Analysis) -> None:
-    for field_file in (analysis.mask, analysis.overlay):
-        if field_file:
-            try:
-                field_file.delete(save=False)
-            except OSError:
-                logger.exception("Could not remove %s", field_file.name)
 
 
 def _png(image: Image.Image) -> bytes:
