@@ -6,14 +6,17 @@ worker child, never in the parent before the fork) and again only when another m
 active; with no active model it returns the training-free colour baseline. torch is imported
 lazily, so the web process and the light worker never load it.
 
-Test hook: ``PIPELINE_TEST_DELAY_SECONDS`` (environment) makes every prediction sleep that long,
-so a test can kill a worker deterministically in the middle of a task. Never set it in production.
+Test hooks (environment; never set them in production): ``PIPELINE_TEST_DELAY_SECONDS`` makes
+every prediction sleep that long, so a test can kill a worker deterministically in the middle of a
+task; ``PIPELINE_TEST_CRASH_ON_SIZE=WxH`` makes the process kill itself (SIGKILL, as the
+out-of-memory killer would) when asked to segment a photo of that size: a "poison" photo.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -31,6 +34,7 @@ from segmentation.selectors import active_model_get
 logger = logging.getLogger(__name__)
 
 _TEST_DELAY_ENV = "PIPELINE_TEST_DELAY_SECONDS"
+_TEST_CRASH_ENV = "PIPELINE_TEST_CRASH_ON_SIZE"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class LoadedSegmenter:
         delay = float(os.environ.get(_TEST_DELAY_ENV) or 0)
         if delay > 0:
             time.sleep(delay)
+        crash_on = os.environ.get(_TEST_CRASH_ENV)
+        if crash_on and any(f"{i.width}x{i.height}" == crash_on for i in images):
+            os.kill(os.getpid(), signal.SIGKILL)
         return self.segmenter.predict_batch(images)
 
 

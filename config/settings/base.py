@@ -227,6 +227,9 @@ PIPELINE_BATCH_INTERVAL_SECONDS = env.float("PIPELINE_BATCH_INTERVAL_SECONDS", d
 # Transient errors (database, storage): retried with exponential backoff, then the photo fails.
 PIPELINE_MAX_RETRIES = env.int("PIPELINE_MAX_RETRIES", default=5)
 PIPELINE_RETRY_BACKOFF_MAX = env.int("PIPELINE_RETRY_BACKOFF_MAX", default=600)
+# A photo whose analysis kills the worker process (out of memory, a native crash) is redelivered;
+# after this many analyses that never reported back it ends ``failed`` and the worker moves on.
+PIPELINE_MAX_ANALYSIS_ATTEMPTS = env.int("PIPELINE_MAX_ANALYSIS_ATTEMPTS", default=3)
 # "cuda", "cuda:1", "cpu"; empty = CUDA when available. Read in the worker process only.
 PIPELINE_DEVICE = env("PIPELINE_DEVICE", default="") or None
 # Recovery: photos pending or processing for longer than this are sent again. Keep it above the

@@ -20,6 +20,7 @@ from celery import current_app
 from django.conf import settings
 
 from .analysis import photo_fail
+from .claims import photo_attempts_reset
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,10 @@ def photos_reanalysis_enqueue() -> bool:
 
 def photo_analysis_retry(*, photo_id: int, attempt: int, error: BaseException | None) -> None:
     """Publish the photo again with exponential backoff and jitter, or give up and fail it."""
+    try:
+        photo_attempts_reset(photo_id=photo_id)  # it reported back: not a crash
+    except Exception:
+        logger.exception("Could not reset the attempts of photo %s", photo_id)
     if attempt >= settings.PIPELINE_MAX_RETRIES:
         try:
             photo_fail(

@@ -80,8 +80,12 @@ def photos_reanalyse(*, version_label: str) -> int:
     ids = list(missing)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
+        # A new model gets its own PIPELINE_MAX_ANALYSIS_ATTEMPTS, even on a photo that failed.
         Photo.objects.filter(pk__in=chunk).update(
-            status=Photo.Status.PENDING, status_changed_at=timezone.now(), error_message=""
+            status=Photo.Status.PENDING,
+            status_changed_at=timezone.now(),
+            error_message="",
+            analysis_attempts=0,
         )
         for offset, pk in enumerate(chunk):
             if not _publish(pk, low_priority=True):

@@ -183,3 +183,52 @@ def test_the_batch_task_analyses_each_photo_once(django_capture_on_commit_callba
     assert Analysis.objects.filter(photo__in=photos).count() == 3
     assert {a.timings_ms["batch_size"] for a in Analysis.objects.all()} == {3}
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.DONE}
+
+
+def test_a_photo_whose_analyses_never_reported_back_fails_after_the_limit(settings):
+    """``analysis_attempts`` is what dead workers left behind (the live test kills real ones)."""
+    from diary.services.claims import POISON_PHOTO_REASON
+
+    settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 3
+    fresh = [PhotoFactory(), PhotoFactory()]
+    suspect = PhotoFactory(analysis_attempts=2, status=Photo.Status.PROCESSING)
+    exhausted = PhotoFactory(analysis_attempts=3, status=Photo.Status.PROCESSING)
+
+    results = photos_analyse(photo_ids=[exhausted.pk, suspect.pk, *(p.pk for p in fresh)])
+
+    assert [r.outcome for r in results] == [Outcome.FAILED, *[Outcome.DONE] * 3]
+    exhausted.refresh_from_db()
+    assert (exhausted.status, exhausted.error_message) == (Photo.Status.FAILED, POISON_PHOTO_REASON)
+    assert exhausted.analysis_attempts == 3
+    # The suspect ran alone, after the fresh photos' one forward pass; all reported back.
+    sizes = dict(Analysis.objects.values_list("photo_id", "timings_ms__batch_size"))
+    assert sizes == {fresh[0].pk: 2, fresh[1].pk: 2, suspect.pk: 1}
+    attempts = Photo.objects.exclude(pk=exhausted.pk).values_list("analysis_attempts", flat=True)
+    assert set(attempts) == {0}
+
+
+def test_the_attempt_limit_is_a_setting(settings):
+    settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 5
+    photo = PhotoFactory(analysis_attempts=4, status=Photo.Status.PROCESSING)
+    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.DONE
+
+
+def test_transient_errors_are_not_counted_as_crashes(monkeypatch, settings):
+    """Retries of a transient error report back each time, so they never reach the crash limit."""
+    from django.core.files.storage import FileSystemStorage
+
+    settings.PIPELINE_MAX_RETRIES = 4
+    settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 2
+    photo = PhotoFactory()
+
+    def broken_open(self, name, mode="rb"):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(FileSystemStorage, "_open", broken_open)
+    with celery_conf(task_always_eager=True):
+        from diary.tasks import analyse_photo
+
+        analyse_photo.delay(photo.pk)
+
+    photo.refresh_from_db()
+    assert "after 5 attempts" in photo.error_message
