@@ -31,7 +31,16 @@ from segmentation.models import SegmentationModel
 from segmentation.prediction import Prediction, Segmenter
 from segmentation.selectors import active_model_get
 
+from .versions import active_version_label, version_label_of
+
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LoadedSegmenter",
+    "active_version_label",
+    "segmenter_cache_clear",
+    "segmenter_get",
+]
 
 _TEST_DELAY_ENV = "PIPELINE_TEST_DELAY_SECONDS"
 _TEST_CRASH_ENV = "PIPELINE_TEST_CRASH_ON_SIZE"
@@ -78,16 +87,6 @@ def segmenter_get() -> LoadedSegmenter:
         return loaded
 
 
-def active_version_label() -> str:
-    """The label analyses get now, without loading anything (for the web and light workers)."""
-    model = active_model_get()
-    if model is not None:
-        return model.version_label
-    from segmentation.severity.baseline import BASELINE_VERSION_LABEL
-
-    return BASELINE_VERSION_LABEL
-
-
 def segmenter_cache_clear() -> None:
     """Forget the cached segmenter (tests; a receiver when this process activated a model)."""
     with _lock:
@@ -99,8 +98,9 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
         from segmentation.severity import ColourThresholdSegmenter
 
         baseline = ColourThresholdSegmenter()
-        logger.info("Segmenter: colour baseline %s", baseline.version_label)
-        return LoadedSegmenter(baseline, None, baseline.version_label)
+        label = version_label_of(None)
+        logger.info("Segmenter: colour baseline %s", label)
+        return LoadedSegmenter(baseline, None, label)
 
     from segmentation.core import SegmentationPredictor
 
@@ -109,7 +109,7 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
     predictor = SegmentationPredictor(
         path,
         device=settings.PIPELINE_DEVICE,
-        version_label=model.version_label,
+        version_label=version_label_of(model),
         batch_size=max(1, settings.PIPELINE_BATCH_SIZE),
     )
     logger.info(
@@ -118,7 +118,7 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
         predictor.device,
         time.perf_counter() - started,
     )
-    return LoadedSegmenter(predictor, model, model.version_label)
+    return LoadedSegmenter(predictor, model, version_label_of(model))
 
 
 def _local_checkpoint(model: SegmentationModel) -> Path:

@@ -27,6 +27,7 @@ from .services.queueing import (
     photo_analysis_retry,
 )
 from .services.recovery import photos_reanalyse, photos_requeue_stale
+from .versions import active_version_label
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,6 @@ def analysis_time_limit_exceeded(photo_ids: list[int]) -> None:
 @shared_task(name=REANALYSE_PHOTOS, acks_late=True)
 def reanalyse_photos() -> int:
     """After a model activation: queue every photo it has not analysed yet (low priority)."""
-    from .segmenters import active_version_label
-
     return photos_reanalyse(version_label=active_version_label())
 
 

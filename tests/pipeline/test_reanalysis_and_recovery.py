@@ -54,6 +54,7 @@ def _register(tiny_checkpoint, name="tiny", activate=True):
 def test_the_segmenter_is_cached_and_follows_the_active_model(tiny_checkpoint):
     baseline = segmenters.segmenter_get()
     assert baseline.version_label == BASELINE_VERSION_LABEL and baseline.model is None
+    assert segmenters.active_version_label() == BASELINE_VERSION_LABEL
     assert segmenters.segmenter_get() is baseline
 
     model = _register(tiny_checkpoint)
