@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 
 from diary import segmenters
 from diary.models import Analysis, Photo
-from diary.services.analysis import Outcome, _analysis_create, photo_analyse, photos_analyse
+from diary.services.analysis import Outcome, photo_analyse, photos_analyse
 from segmentation.severity.baseline import BASELINE_VERSION_LABEL
 from tests.conftest import celery_conf
 from tests.factories import PhotoFactory
@@ -63,24 +63,36 @@ def test_a_second_delivery_creates_no_duplicate(_media_root):
     assert len(_files(_media_root, "masks")) == 1
 
 
-def test_losing_the_race_removes_its_files(_media_root):
-    """Two deliveries past the claim at once: the unique constraint keeps one row and files."""
-    import numpy as np
+def test_losing_the_race_removes_its_files(_media_root, monkeypatch):
+    """Two deliveries past the claim at once: the unique constraint keeps one row and files.
 
+    The second delivery runs to the end while the first is in its forward pass (the segmenter
+    below starts it), so the first meets the committed analysis when it stores its own."""
     photo = PhotoFactory()
-    loaded = segmenters.segmenter_get()
-    from PIL import Image
+    real = segmenters.segmenter_get()
+    second: list = []
 
-    with photo.image.open("rb") as handle:
-        image = Image.open(handle).convert("RGB")
-    mask = loaded.predict_batch([image])[0].mask
-    first = _analysis_create(photo=photo, image=image, mask=mask, loaded=loaded, timings={})
-    second = _analysis_create(photo=photo, image=image, mask=mask, loaded=loaded, timings={})
+    class RacedSegmenter:
+        version_label = real.version_label
 
-    assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.SKIPPED)
+        def predict_batch(self, images):
+            if not second:
+                second.append("running")
+                second[0] = photos_analyse(photo_ids=[photo.pk])[0]
+            return real.segmenter.predict_batch(images)
+
+    raced = segmenters.LoadedSegmenter(RacedSegmenter(), None, real.version_label)
+    monkeypatch.setattr("diary.services.analysis.segmenter_get", lambda: raced)
+
+    (first,) = photos_analyse(photo_ids=[photo.pk])
+
+    assert (first.outcome, second[0].outcome) == (Outcome.SKIPPED, Outcome.DONE)
+    assert first.detail == "Already analysed."
     assert Analysis.objects.filter(photo=photo).count() == 1
     assert len(_files(_media_root, "masks")) == len(_files(_media_root, "overlays")) == 1
-    assert np.asarray(mask).any()
+    assert Analysis.objects.get(photo=photo).lesion_skin_fraction > 0
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.DONE
 
 
 def test_a_corrupt_image_fails_with_a_reason_and_leaves_nothing(_media_root):
