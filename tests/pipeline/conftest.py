@@ -27,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 QUEUE_KEYS = ("gpu", "gpu_low", "default", "unacked", "unacked_index", "unacked_mutex")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_segmenter():
+    """Each test starts and ends without this process's cached segmenter."""
+    from diary import segmenters
+
+    segmenters.segmenter_cache_clear()
+    yield
+    segmenters.segmenter_cache_clear()
+
+
 def redis_url() -> str:
     return os.environ.get("CELERY_BROKER_URL", "")
 

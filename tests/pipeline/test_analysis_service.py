@@ -19,13 +19,6 @@ from tests.images import photo_bytes
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_segmenter():
-    segmenters.segmenter_cache_clear()
-    yield
-    segmenters.segmenter_cache_clear()
-
-
 def _files(media: Path, folder: str) -> list[Path]:
     return sorted((media / folder).glob("*")) if (media / folder).exists() else []
 

@@ -18,13 +18,6 @@ from tests.factories import PhotoFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_segmenter():
-    segmenters.segmenter_cache_clear()
-    yield
-    segmenters.segmenter_cache_clear()
-
-
 @pytest.fixture
 def published(monkeypatch):
     """The photo ids and queues the recovery publishes, without a broker."""
