@@ -6,4 +6,8 @@ class DiaryConfig(AppConfig):
     verbose_name = "Vitiligo diary"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        # Registers the tasks, which the services publish by name (services never import tasks).
+        from . import (
+            receivers,  # noqa: F401  (connects the signal receivers)
+            tasks,  # noqa: F401
+        )

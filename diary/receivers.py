@@ -7,7 +7,7 @@ from django.dispatch import receiver
 from segmentation.services import model_activated
 
 from .segmenters import segmenter_cache_clear
-from .services.recovery import photos_enqueue_reanalysis
+from .services.queueing import photos_reanalysis_enqueue
 
 
 @receiver(model_activated, dispatch_uid="diary.reanalyse_on_model_activation")
@@ -18,4 +18,4 @@ def reanalyse_on_model_activation(sender, model, **kwargs) -> None:
     compares the active model before every batch); this process's cache is simply dropped.
     """
     segmenter_cache_clear()
-    photos_enqueue_reanalysis()
+    photos_reanalysis_enqueue()

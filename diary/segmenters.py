@@ -6,16 +6,17 @@ worker child, never in the parent before the fork) and again only when another m
 active; with no active model it returns the training-free colour baseline. torch is imported
 lazily, so the web process and the light worker never load it.
 
-Test hook: ``PIPELINE_TEST_DELAY_SECONDS`` (environment) makes every prediction sleep that long,
-so a test can kill a worker deterministically in the middle of a task. Never set it in production.
+Test hooks (environment; never set them in production): ``PIPELINE_TEST_DELAY_SECONDS`` makes
+every prediction sleep that long, so a test can kill a worker deterministically in the middle of a
+task; ``PIPELINE_TEST_CRASH_ON_SIZE=WxH`` makes the process kill itself (SIGKILL, as the
+out-of-memory killer would) when asked to segment a photo of that size: a "poison" photo.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -25,13 +26,24 @@ from pathlib import Path
 from django.conf import settings
 from PIL import Image
 
+from segmentation.hashing import file_sha256, stream_sha256
 from segmentation.models import SegmentationModel
 from segmentation.prediction import Prediction, Segmenter
 from segmentation.selectors import active_model_get
 
+from .versions import active_version_label, version_label_of
+
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "LoadedSegmenter",
+    "active_version_label",
+    "segmenter_cache_clear",
+    "segmenter_get",
+]
+
 _TEST_DELAY_ENV = "PIPELINE_TEST_DELAY_SECONDS"
+_TEST_CRASH_ENV = "PIPELINE_TEST_CRASH_ON_SIZE"
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,9 @@ class LoadedSegmenter:
         delay = float(os.environ.get(_TEST_DELAY_ENV) or 0)
         if delay > 0:
             time.sleep(delay)
+        crash_on = os.environ.get(_TEST_CRASH_ENV)
+        if crash_on and any(f"{i.width}x{i.height}" == crash_on for i in images):
+            os.kill(os.getpid(), signal.SIGKILL)
         return self.segmenter.predict_batch(images)
 
 
@@ -72,16 +87,6 @@ def segmenter_get() -> LoadedSegmenter:
         return loaded
 
 
-def active_version_label() -> str:
-    """The label analyses get now, without loading anything (for the web and light workers)."""
-    model = active_model_get()
-    if model is not None:
-        return model.version_label
-    from segmentation.severity.baseline import BASELINE_VERSION_LABEL
-
-    return BASELINE_VERSION_LABEL
-
-
 def segmenter_cache_clear() -> None:
     """Forget the cached segmenter (tests; a receiver when this process activated a model)."""
     with _lock:
@@ -93,8 +98,9 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
         from segmentation.severity import ColourThresholdSegmenter
 
         baseline = ColourThresholdSegmenter()
-        logger.info("Segmenter: colour baseline %s", baseline.version_label)
-        return LoadedSegmenter(baseline, None, baseline.version_label)
+        label = version_label_of(None)
+        logger.info("Segmenter: colour baseline %s", label)
+        return LoadedSegmenter(baseline, None, label)
 
     from segmentation.core import SegmentationPredictor
 
@@ -103,7 +109,7 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
     predictor = SegmentationPredictor(
         path,
         device=settings.PIPELINE_DEVICE,
-        version_label=model.version_label,
+        version_label=version_label_of(model),
         batch_size=max(1, settings.PIPELINE_BATCH_SIZE),
     )
     logger.info(
@@ -112,29 +118,37 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
         predictor.device,
         time.perf_counter() - started,
     )
-    return LoadedSegmenter(predictor, model, model.version_label)
+    return LoadedSegmenter(predictor, model, version_label_of(model))
 
 
 def _local_checkpoint(model: SegmentationModel) -> Path:
-    """A local copy of the checkpoint, read through the storage API (S3 on multi-host setups)."""
-    folder = Path(tempfile.gettempdir()) / "vitiligo-diary-checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
+    """A local copy of the checkpoint, read through the storage API (S3 on multi-host setups).
+
+    The copy lives in a folder private to this process's user (mode 0700), and a cached copy is
+    hashed again before use: another user of the shared temporary folder could otherwise plant a
+    file under the expected name, and torch would load it.
+    """
+    folder = Path(tempfile.gettempdir()) / f"vitiligo-diary-checkpoints-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+        raise PermissionError(f"{folder} is not owned by this process's user; not using it.")
+    folder.chmod(0o700)
     target = folder / f"{model.checkpoint_sha256}.pth"
     if target.is_file():
-        return target
-    digest = hashlib.sha256()
+        if file_sha256(target) == model.checkpoint_sha256:
+            return target
+        logger.warning("Cached checkpoint %s does not match its SHA-256; copying it again", target)
+        target.unlink()
     # Written under a private name and renamed, so concurrent workers never read half a file.
     handle, partial = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out, model.checkpoint.open("rb") as source:
-            for chunk in iter(lambda: source.read(1 << 20), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != model.checkpoint_sha256:
+            digest = stream_sha256(source, copy_to=out)
+        if digest != model.checkpoint_sha256:
             raise ValueError(
                 f"The stored checkpoint of {model.name} does not match its recorded SHA-256."
             )
-        shutil.move(partial, target)
+        os.replace(partial, target)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)

@@ -1,25 +1,17 @@
 """Writes to the model registry."""
 
-import hashlib
 from pathlib import Path
 
 from django.core.files import File
 from django.db import transaction
 from django.dispatch import Signal
 
+from .hashing import file_sha256
 from .models import SegmentationModel
 
 #: Sent after a model became the active one (``sender=SegmentationModel, model=...``), once the
 #: transaction commits. The diary re-analyses existing photos with it.
 model_activated = Signal()
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @transaction.atomic
@@ -39,7 +31,7 @@ def model_register(
     checkpoint_path = Path(checkpoint_path)
     if not checkpoint_path.is_file():
         raise FileNotFoundError(f"No checkpoint at {checkpoint_path}")
-    sha256 = _sha256_of(checkpoint_path)
+    sha256 = file_sha256(checkpoint_path)
     model = SegmentationModel(
         name=name,
         architecture=architecture,

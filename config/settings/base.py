@@ -227,15 +227,25 @@ PIPELINE_BATCH_INTERVAL_SECONDS = env.float("PIPELINE_BATCH_INTERVAL_SECONDS", d
 # Transient errors (database, storage): retried with exponential backoff, then the photo fails.
 PIPELINE_MAX_RETRIES = env.int("PIPELINE_MAX_RETRIES", default=5)
 PIPELINE_RETRY_BACKOFF_MAX = env.int("PIPELINE_RETRY_BACKOFF_MAX", default=600)
+# A photo whose analysis kills the worker process (out of memory, a native crash) is redelivered;
+# after this many analyses that never reported back it ends ``failed`` and the worker moves on.
+PIPELINE_MAX_ANALYSIS_ATTEMPTS = env.int("PIPELINE_MAX_ANALYSIS_ATTEMPTS", default=3)
 # "cuda", "cuda:1", "cpu"; empty = CUDA when available. Read in the worker process only.
 PIPELINE_DEVICE = env("PIPELINE_DEVICE", default="") or None
 # Recovery: photos pending or processing for longer than this are sent again. Keep it above the
 # hard time limit plus the usual queue wait.
 PIPELINE_STALE_AFTER = timedelta(minutes=env.int("PIPELINE_STALE_AFTER_MINUTES", default=30))
+# Stored files no row names (a deletion whose storage call failed) are removed by a periodic
+# sweep once older than the grace period: uploads and analyses write the file just before the row.
+STORAGE_SWEEP_GRACE = timedelta(minutes=env.int("STORAGE_SWEEP_GRACE_MINUTES", default=60))
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-photos": {
         "task": "diary.requeue_stale_photos",
         "schedule": timedelta(minutes=env.int("PIPELINE_RECOVERY_EVERY_MINUTES", default=10)),
+    },
+    "sweep-stored-files": {
+        "task": "diary.sweep_stored_files",
+        "schedule": timedelta(minutes=env.int("STORAGE_SWEEP_EVERY_MINUTES", default=60)),
     },
 }
 

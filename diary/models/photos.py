@@ -36,6 +36,10 @@ class Photo(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     error_message = models.TextField(blank=True)
+    # Analyses started on this photo that never reported back: a worker that dies mid-analysis
+    # (out of memory, a native crash) leaves it counted, so a photo that kills every worker ends
+    # ``failed`` after PIPELINE_MAX_ANALYSIS_ATTEMPTS instead of being redelivered forever.
+    analysis_attempts = models.PositiveSmallIntegerField(default=0)
 
     objects = PatientScopedQuerySet.as_manager()
 

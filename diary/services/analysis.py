@@ -16,8 +16,6 @@ import io
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
@@ -28,26 +26,14 @@ from PIL import Image
 
 from ..models import Analysis, Photo
 from ..segmenters import LoadedSegmenter, segmenter_get
+from .claims import photo_attempt_count, photos_claim
+from .files import files_delete
+from .outcomes import Outcome, PhotoResult
 
 logger = logging.getLogger(__name__)
 
 #: Errors worth retrying: the database or the storage was briefly unavailable.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, OSError)
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    SKIPPED = "skipped"  # already analysed by this model version, or the photo is gone
-    FAILED = "failed"
-    RETRY = "retry"
-
-
-@dataclass(frozen=True)
-class PhotoResult:
-    photo_id: int
-    outcome: Outcome
-    detail: str = ""
-    error: BaseException | None = None
 
 
 class _BadPhoto(Exception):
@@ -70,8 +56,25 @@ def photos_analyse(*, photo_ids: Sequence[int]) -> list[PhotoResult]:
     """
     loaded = segmenter_get()
     results: dict[int, PhotoResult] = {}
-    photos = _photos_claim(photo_ids=photo_ids, version_label=loaded.version_label, out=results)
+    fresh, suspects = photos_claim(
+        photo_ids=photo_ids, version_label=loaded.version_label, out=results
+    )
+    _photos_run(fresh, loaded, results)
+    for photo in suspects:
+        # An earlier analysis of this photo never reported back (its worker died): it runs alone,
+        # counted before it starts, so a photo that kills the worker takes no other photo down
+        # with it and ends ``failed`` after PIPELINE_MAX_ANALYSIS_ATTEMPTS.
+        photo_attempt_count(photo=photo)
+        _photos_run([photo], loaded, results)
+    return [results[photo_id] for photo_id in dict.fromkeys(photo_ids)]
 
+
+def _photos_run(
+    photos: list[Photo], loaded: LoadedSegmenter, results: dict[int, PhotoResult]
+) -> None:
+    """Decode, segment (one forward pass), measure and store ``photos``; a result for each."""
+    if not photos:
+        return
     started = time.perf_counter()
     images: dict[int, Image.Image] = {}
     for photo in photos:
@@ -107,7 +110,6 @@ def photos_analyse(*, photo_ids: Sequence[int]) -> list[PhotoResult]:
             results[photo.pk] = photo_fail(photo_id=photo.pk, reason=str(error))
         except TRANSIENT_ERRORS as error:
             results[photo.pk] = PhotoResult(photo.pk, Outcome.RETRY, str(error), error)
-    return [results[photo_id] for photo_id in dict.fromkeys(photo_ids)]
 
 
 @transaction.atomic
@@ -116,42 +118,16 @@ def photo_fail(*, photo_id: int, reason: str) -> PhotoResult:
     updated = (
         Photo.objects.filter(pk=photo_id)
         .exclude(status=Photo.Status.DONE)
-        .update(status=Photo.Status.FAILED, status_changed_at=timezone.now(), error_message=reason)
+        .update(
+            status=Photo.Status.FAILED,
+            status_changed_at=timezone.now(),
+            error_message=reason,
+            analysis_attempts=0,  # reported back: not a crash
+        )
     )
     if updated:
         logger.warning("Photo %s failed: %s", photo_id, reason)
     return PhotoResult(photo_id, Outcome.FAILED if updated else Outcome.SKIPPED, reason)
-
-
-@transaction.atomic
-def _photos_claim(
-    *, photo_ids: Sequence[int], version_label: str, out: dict[int, PhotoResult]
-) -> list[Photo]:
-    """Lock the photos, skip those already analysed by ``version_label``, mark the rest
-    ``processing``. Locks are taken in primary-key order so concurrent batches cannot deadlock."""
-    photos = list(Photo.objects.select_for_update().filter(pk__in=photo_ids).order_by("pk"))
-    found = {photo.pk for photo in photos}
-    for photo_id in photo_ids:
-        if photo_id not in found:
-            out[photo_id] = PhotoResult(photo_id, Outcome.SKIPPED, "The photo no longer exists.")
-    analysed = set(
-        Analysis.objects.filter(photo__in=photos, model_version=version_label).values_list(
-            "photo_id", flat=True
-        )
-    )
-    now = timezone.now()
-    todo = []
-    for photo in photos:
-        # A redelivered message whose analysis was already committed only settles the status.
-        status = Photo.Status.DONE if photo.pk in analysed else Photo.Status.PROCESSING
-        if photo.status != status:
-            photo.status, photo.status_changed_at, photo.error_message = status, now, ""
-            photo.save(update_fields=["status", "status_changed_at", "error_message"])
-        if photo.pk in analysed:
-            out[photo.pk] = PhotoResult(photo.pk, Outcome.SKIPPED, "Already analysed.")
-        else:
-            todo.append(photo)
-    return todo
 
 
 def _photo_image(photo: Photo) -> Image.Image:
@@ -240,28 +216,22 @@ def _analysis_create(
             analysis.timings_ms = {key: round(value, 1) for key, value in timings.items()}
             analysis.save()
             Photo.objects.filter(pk=photo.pk).update(
-                status=Photo.Status.DONE, status_changed_at=timezone.now(), error_message=""
+                status=Photo.Status.DONE,
+                status_changed_at=timezone.now(),
+                error_message="",
+                analysis_attempts=0,
             )
     except IntegrityError:
-        _files_delete(analysis)
+        files_delete([analysis.mask, analysis.overlay])
         # Another delivery of the same task won the race, or the photo was deleted meanwhile.
         label = analysis.model_version
         if Analysis.objects.filter(photo_id=photo.pk, model_version=label).exists():
             return PhotoResult(photo.pk, Outcome.SKIPPED, "Already analysed.")
         return PhotoResult(photo.pk, Outcome.SKIPPED, "The photo no longer exists.")
     except BaseException:
-        _files_delete(analysis)
+        files_delete([analysis.mask, analysis.overlay])
         raise
     return PhotoResult(photo.pk, Outcome.DONE)
-
-
-def _files_delete(analysis: Analysis) -> None:
-    for field_file in (analysis.mask, analysis.overlay):
-        if field_file:
-            try:
-                field_file.delete(save=False)
-            except OSError:
-                logger.exception("Could not remove %s", field_file.name)
 
 
 def _png(image: Image.Image) -> bytes:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
 from ..models import Analysis, Patient, Photo
-
-logger = logging.getLogger(__name__)
+from .files import files_delete_on_commit
 
 
 def patient_files(*, patient: Patient) -> list[FieldFile]:
@@ -34,14 +31,5 @@ def patient_erase(*, patient: Patient) -> int:
     with transaction.atomic():
         user = patient.user
         user.delete()
-        transaction.on_commit(lambda: _delete_files(files))
+        files_delete_on_commit(files)
     return len(files)
-
-
-def _delete_files(files: list[FieldFile]) -> None:
-    for field_file in files:
-        try:
-            field_file.storage.delete(field_file.name)
-        except OSError:
-            # Logged, not raised: the rows are gone already; an operator sweeps what is left.
-            logger.exception("Could not delete %s during an erasure", field_file.name)

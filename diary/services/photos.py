@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -13,9 +12,9 @@ from django.utils import timezone
 
 from ..models import BodySite, Photo
 from .errors import ServiceError
+from .files import files_delete, files_delete_on_commit
 from .images import decode_photo
-
-logger = logging.getLogger(__name__)
+from .queueing import photo_analysis_enqueue
 
 
 def _read_limited(upload: UploadedFile, limit: int) -> bytes:
@@ -73,33 +72,28 @@ def photo_create(
     try:
         with transaction.atomic():
             photo.save()
-            transaction.on_commit(lambda: photo_enqueue_analysis(photo_id=photo.pk))
+            # A broker outage leaves the photo pending for the recovery task.
+            transaction.on_commit(lambda: photo_analysis_enqueue(photo_id=photo.pk))
     except IntegrityError:
-        photo.image.delete(save=False)
+        files_delete([photo.image])
         # A concurrent upload of the same bytes won the race: answer with its photo.
         existing = Photo.objects.filter(patient=patient, sha256=decoded.sha256).first()
         if existing is None:
             raise
         return existing, False
     except BaseException:
-        photo.image.delete(save=False)
+        files_delete([photo.image])
         raise
     return photo, True
 
 
-def photo_enqueue_analysis(*, photo_id: int) -> None:
-    """Send the analysis task; a broker outage leaves the photo pending for the recovery task."""
-    from ..tasks import analyse_photo
-
-    try:
-        analyse_photo.delay(photo_id)
-    except Exception:
-        logger.exception("Could not enqueue the analysis of photo %s; it stays pending", photo_id)
-
-
 def photo_delete(*, photo: Photo) -> None:
-    """Delete a photo, its analyses and every file they own, after the rows are gone."""
+    """Delete a photo, its analyses and every file they own, after the rows are gone.
+
+    A file that storage refuses to remove does not fail the deletion (the rows are gone): it is
+    logged and left to the sweep (``diary/services/files.py``).
+    """
     files = [photo.image] + [f for a in photo.analyses.all() for f in (a.mask, a.overlay)]
     with transaction.atomic():
         photo.delete()
-        transaction.on_commit(lambda: [f.delete(save=False) for f in files if f])
+        files_delete_on_commit(files)

@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..models import Analysis, Photo
+from .queueing import photo_analysis_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def photos_requeue_stale(
 
 
 def photos_reanalyse(*, version_label: str) -> int:
-    """Queue every photo without an analysis by ``version_label`` on the low-priority queue.
+    """Queue every photo without an analysis by ``version_label`` on the low-priority queue;
+    returns how many were sent (fewer than found when the broker failed on the way).
 
     The photos become ``pending`` first, so a message lost on the way is found by the recovery.
     Older analyses are kept.
@@ -78,36 +80,27 @@ def photos_reanalyse(*, version_label: str) -> int:
     ids = list(missing)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
+        # A new model gets its own PIPELINE_MAX_ANALYSIS_ATTEMPTS, even on a photo that failed.
         Photo.objects.filter(pk__in=chunk).update(
-            status=Photo.Status.PENDING, status_changed_at=timezone.now(), error_message=""
+            status=Photo.Status.PENDING,
+            status_changed_at=timezone.now(),
+            error_message="",
+            analysis_attempts=0,
         )
-        for pk in chunk:
+        for offset, pk in enumerate(chunk):
             if not _publish(pk, low_priority=True):
-                logger.error("Broker unreachable: re-analysis left to the recovery task")
-                return start
+                # Counted up to this photo, the ones already sent from this chunk included.
+                sent = start + offset
+                logger.error(
+                    "Broker unreachable after %d of %d photos: re-analysis left to the recovery",
+                    sent,
+                    len(ids),
+                )
+                return sent
     logger.info("Queued %d photos for re-analysis by %s", len(ids), version_label)
     return len(ids)
 
 
-def photos_enqueue_reanalysis() -> bool:
-    """Ask the light worker to queue the re-analysis (the web request does not do it itself)."""
-    from ..tasks import reanalyse_photos
-
-    try:
-        reanalyse_photos.delay()
-    except Exception:
-        logger.exception("Could not enqueue the re-analysis after a model activation")
-        return False
-    return True
-
-
 def _publish(photo_id: int, *, low_priority: bool) -> bool:
-    from ..tasks import analyse_photo
-
-    options = {"queue": settings.PIPELINE_REANALYSIS_QUEUE} if low_priority else {}
-    try:
-        analyse_photo.apply_async((photo_id,), **options)
-    except Exception:
-        logger.exception("Could not publish the analysis of photo %s", photo_id)
-        return False
-    return True
+    queue = settings.PIPELINE_REANALYSIS_QUEUE if low_priority else None
+    return photo_analysis_enqueue(photo_id=photo_id, queue=queue)

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from PIL import Image, ImageOps
 
+from segmentation.hashing import file_sha256
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "Fold",
@@ -216,21 +218,13 @@ def folds_from_column(
     ]
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def data_fingerprint(root: Path | str, names: Iterable[str]) -> str:
     """sha256 over the names and bytes of the given images and masks: which data, exactly."""
     by_name = {name: (image, mask) for name, image, mask in list_pairs(root)}
     digest = hashlib.sha256()
     for name in sorted(set(names)):
         image, mask = by_name[name]
-        digest.update(f"{name}:{_file_sha256(image)}:{_file_sha256(mask)}\n".encode())
+        digest.update(f"{name}:{file_sha256(image)}:{file_sha256(mask)}\n".encode())
     return digest.hexdigest()
 
 

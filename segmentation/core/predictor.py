@@ -9,7 +9,6 @@ orientation works; the outputs always match the upright photo pixel for pixel.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 import torchvision.transforms.functional as TF
 from PIL import Image, ImageOps
 
+from segmentation.hashing import file_sha256
 from segmentation.prediction import Prediction
 
 from .checkpoint import model_from_checkpoint
@@ -25,14 +25,6 @@ from .device import resolve_device
 from .engine import predict_probabilities
 
 __all__ = ["SegmentationPredictor"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class SegmentationPredictor:
@@ -72,7 +64,7 @@ class SegmentationPredictor:
         self._flip_tta = bool(self.header.get("test_time_augmentation"))
         self.version_label = version_label or (
             f"model:{self.header['architecture']}-{self.header['backbone']}:"
-            f"{_sha256(checkpoint)[:8]}"
+            f"{file_sha256(checkpoint)[:8]}"
         )
 
     def _prepare(self, image: Image.Image) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -9,7 +9,6 @@ user-supplied ``--weights-file``, or downloaded; and that its sha256 matches the
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import torch
 from torchvision.models import WeightsEnum
+
+from segmentation.hashing import file_sha256
 
 __all__ = ["WeightsUnavailableError", "official_filename", "verify_hash_prefix", "weights_source"]
 
@@ -50,14 +51,11 @@ def _hash_prefix(filename: str) -> str:
 def verify_hash_prefix(path: Path) -> None:
     """Raise ValueError unless the file's sha256 starts with the hex digits in its name."""
     expected = _hash_prefix(path.name)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if not digest.hexdigest().startswith(expected):
+    digest = file_sha256(path)
+    if not digest.startswith(expected):
         raise ValueError(
             f"{path} is corrupt or not the file its name claims: sha256 "
-            f"{digest.hexdigest()[:16]}..."
+            f"{digest[:16]}..."
             f" does not start with {expected}"
         )
 

@@ -3,7 +3,8 @@
 Live-worker tests need PostgreSQL (the worker subprocess must see the rows the test committed,
 so they use ``transactional_db`` and point the worker at the test database) and Redis (the
 ``CELERY_BROKER_URL`` of the environment). Without them they are skipped, under ``CI=true`` they
-fail. The worker reads ``PIPELINE_TEST_DELAY_SECONDS`` to make every prediction slow on purpose.
+fail. The worker reads ``PIPELINE_TEST_DELAY_SECONDS`` to make every prediction slow on purpose,
+and ``PIPELINE_TEST_CRASH_ON_SIZE`` (``crash_on_size="WxH"``) to die on photos of that size.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ from tests.conftest import celery_conf, require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE_KEYS = ("gpu", "gpu_low", "default", "unacked", "unacked_index", "unacked_mutex")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_segmenter():
+    """Each test starts and ends without this process's cached segmenter."""
+    from diary import segmenters
+
+    segmenters.segmenter_cache_clear()
+    yield
+    segmenters.segmenter_cache_clear()
 
 
 def redis_url() -> str:
@@ -136,7 +147,12 @@ def start_worker(live_services, tmp_path):
     workers: list[LiveWorker] = []
 
     def start(
-        *, pool: str = "solo", batch_size: int = 4, delay: float = 0.0, concurrency: int = 1
+        *,
+        pool: str = "solo",
+        batch_size: int = 4,
+        delay: float = 0.0,
+        concurrency: int = 1,
+        crash_on_size: str = "",
     ) -> LiveWorker:
         db = connection.settings_dict
         env = {
@@ -149,6 +165,7 @@ def start_worker(live_services, tmp_path):
             "PIPELINE_BATCH_SIZE": str(batch_size),
             "PIPELINE_BATCH_INTERVAL_SECONDS": "0.3",
             "PIPELINE_TEST_DELAY_SECONDS": str(delay),
+            "PIPELINE_TEST_CRASH_ON_SIZE": crash_on_size,
             "PIPELINE_MAX_RETRIES": "1",
         }
         if db.get("PASSWORD"):

@@ -10,20 +10,13 @@ from django.core.files.storage import default_storage
 
 from diary import segmenters
 from diary.models import Analysis, Photo
-from diary.services.analysis import Outcome, _analysis_create, photo_analyse, photos_analyse
+from diary.services.analysis import Outcome, photo_analyse, photos_analyse
 from segmentation.severity.baseline import BASELINE_VERSION_LABEL
 from tests.conftest import celery_conf
 from tests.factories import PhotoFactory
 from tests.images import photo_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_segmenter():
-    segmenters.segmenter_cache_clear()
-    yield
-    segmenters.segmenter_cache_clear()
 
 
 def _files(media: Path, folder: str) -> list[Path]:
@@ -63,24 +56,36 @@ def test_a_second_delivery_creates_no_duplicate(_media_root):
     assert len(_files(_media_root, "masks")) == 1
 
 
-def test_losing_the_race_removes_its_files(_media_root):
-    """Two deliveries past the claim at once: the unique constraint keeps one row and files."""
-    import numpy as np
+def test_losing_the_race_removes_its_files(_media_root, monkeypatch):
+    """Two deliveries past the claim at once: the unique constraint keeps one row and files.
 
+    The second delivery runs to the end while the first is in its forward pass (the segmenter
+    below starts it), so the first meets the committed analysis when it stores its own."""
     photo = PhotoFactory()
-    loaded = segmenters.segmenter_get()
-    from PIL import Image
+    real = segmenters.segmenter_get()
+    second: list = []
 
-    with photo.image.open("rb") as handle:
-        image = Image.open(handle).convert("RGB")
-    mask = loaded.predict_batch([image])[0].mask
-    first = _analysis_create(photo=photo, image=image, mask=mask, loaded=loaded, timings={})
-    second = _analysis_create(photo=photo, image=image, mask=mask, loaded=loaded, timings={})
+    class RacedSegmenter:
+        version_label = real.version_label
 
-    assert (first.outcome, second.outcome) == (Outcome.DONE, Outcome.SKIPPED)
+        def predict_batch(self, images):
+            if not second:
+                second.append("running")
+                second[0] = photos_analyse(photo_ids=[photo.pk])[0]
+            return real.segmenter.predict_batch(images)
+
+    raced = segmenters.LoadedSegmenter(RacedSegmenter(), None, real.version_label)
+    monkeypatch.setattr("diary.services.analysis.segmenter_get", lambda: raced)
+
+    (first,) = photos_analyse(photo_ids=[photo.pk])
+
+    assert (first.outcome, second[0].outcome) == (Outcome.SKIPPED, Outcome.DONE)
+    assert first.detail == "Already analysed."
     assert Analysis.objects.filter(photo=photo).count() == 1
     assert len(_files(_media_root, "masks")) == len(_files(_media_root, "overlays")) == 1
-    assert np.asarray(mask).any()
+    assert Analysis.objects.get(photo=photo).lesion_skin_fraction > 0
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.DONE
 
 
 def test_a_corrupt_image_fails_with_a_reason_and_leaves_nothing(_media_root):
@@ -183,3 +188,52 @@ def test_the_batch_task_analyses_each_photo_once(django_capture_on_commit_callba
     assert Analysis.objects.filter(photo__in=photos).count() == 3
     assert {a.timings_ms["batch_size"] for a in Analysis.objects.all()} == {3}
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.DONE}
+
+
+def test_a_photo_whose_analyses_never_reported_back_fails_after_the_limit(settings):
+    """``analysis_attempts`` is what dead workers left behind (the live test kills real ones)."""
+    from diary.services.claims import POISON_PHOTO_REASON
+
+    settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 3
+    fresh = [PhotoFactory(), PhotoFactory()]
+    suspect = PhotoFactory(analysis_attempts=2, status=Photo.Status.PROCESSING)
+    exhausted = PhotoFactory(analysis_attempts=3, status=Photo.Status.PROCESSING)
+
+    results = photos_analyse(photo_ids=[exhausted.pk, suspect.pk, *(p.pk for p in fresh)])
+
+    assert [r.outcome for r in results] == [Outcome.FAILED, *[Outcome.DONE] * 3]
+    exhausted.refresh_from_db()
+    assert (exhausted.status, exhausted.error_message) == (Photo.Status.FAILED, POISON_PHOTO_REASON)
+    assert exhausted.analysis_attempts == 3
+    # The suspect ran alone, after the fresh photos' one forward pass; all reported back.
+    sizes = dict(Analysis.objects.values_list("photo_id", "timings_ms__batch_size"))
+    assert sizes == {fresh[0].pk: 2, fresh[1].pk: 2, suspect.pk: 1}
+    attempts = Photo.objects.exclude(pk=exhausted.pk).values_list("analysis_attempts", flat=True)
+    assert set(attempts) == {0}
+
+
+def test_the_attempt_limit_is_a_setting(settings):
+    settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 5
+    photo = PhotoFactory(analysis_attempts=4, status=Photo.Status.PROCESSING)
+    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.DONE
+
+
+def test_transient_errors_are_not_counted_as_crashes(monkeypatch, settings):
+    """Retries of a transient error report back each time, so they never reach the crash limit."""
+    from django.core.files.storage import FileSystemStorage
+
+    settings.PIPELINE_MAX_RETRIES = 4
+    settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 2
+    photo = PhotoFactory()
+
+    def broken_open(self, name, mode="rb"):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(FileSystemStorage, "_open", broken_open)
+    with celery_conf(task_always_eager=True):
+        from diary.tasks import analyse_photo
+
+        analyse_photo.delay(photo.pk)
+
+    photo.refresh_from_db()
+    assert "after 5 attempts" in photo.error_message

@@ -74,6 +74,48 @@ def test_a_worker_killed_mid_task_is_redelivered_and_completes_once(start_worker
              what="the message acknowledged", worker=worker)  # fmt: skip
 
 
+def test_a_photo_that_kills_its_worker_ends_failed_and_the_worker_moves_on(start_worker):
+    """A photo whose analysis kills the worker's child (as the OOM killer would) is tried
+    PIPELINE_MAX_ANALYSIS_ATTEMPTS (3) times, then fails with a reason the patient can read; the
+    photos uploaded with it are analysed, each once."""
+    from diary.services.claims import POISON_PHOTO_REASON
+
+    patient = PatientFactory()
+    site = BodySiteFactory(patient=patient)
+    client = client_for(patient.user)
+    # Uploaded before the worker starts, so that the first batch holds all three.
+    responses = [
+        _upload(client, site, photo_bytes((150, 101))),  # the size the worker dies on
+        _upload(client, site, photo_bytes((160, 120), colour_shift=1)),
+        _upload(client, site, photo_bytes((160, 120), colour_shift=2)),
+    ]
+    assert [r.status_code for r in responses] == [201] * 3
+    poison, *good = (r.json()["id"] for r in responses)
+
+    worker = start_worker(pool="prefork", batch_size=4, crash_on_size="150x101")
+
+    wait_for(lambda: _status(poison) == "failed", timeout=120, what="the poison photo to fail",
+             worker=worker)  # fmt: skip
+    wait_for(lambda: all(_status(pk) == "done" for pk in good), timeout=60,
+             what="the other photos", worker=worker)  # fmt: skip
+    failed = Photo.objects.get(pk=poison)
+    assert failed.error_message == "This photo could not be analysed; please take another."
+    assert failed.error_message == POISON_PHOTO_REASON
+    assert failed.analysis_attempts == 3
+    assert worker.output().count("Analysis batch lost") == 3  # one child killed per attempt
+    assert worker.output().count(f"Photo {poison} failed") == 1
+    assert not Analysis.objects.filter(photo_id=poison).exists()
+    analysed = Analysis.objects.filter(photo_id__in=good).values_list("photo_id", flat=True)
+    assert sorted(analysed) == sorted(good)
+    attempts = Photo.objects.filter(pk__in=good).values_list("analysis_attempts", flat=True)
+    assert list(attempts) == [0, 0]
+    body = client.get(responses[0].json()["status_url"]).json()
+    assert (body["status"], body["error_message"]) == ("failed", POISON_PHOTO_REASON)
+    # Nothing left to redeliver: the worker moved on.
+    wait_for(lambda: broker_backlog() == {"gpu": 0, "gpu_low": 0, "unacked": 0}, timeout=10,
+             what="an empty broker", worker=worker)  # fmt: skip
+
+
 def test_upload_while_the_broker_is_down_is_analysed_after_recovery(start_worker):
     patient = PatientFactory()
     site = BodySiteFactory(patient=patient)

@@ -18,13 +18,6 @@ from tests.factories import PhotoFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_segmenter():
-    segmenters.segmenter_cache_clear()
-    yield
-    segmenters.segmenter_cache_clear()
-
-
 @pytest.fixture
 def published(monkeypatch):
     """The photo ids and queues the recovery publishes, without a broker."""
@@ -54,6 +47,7 @@ def _register(tiny_checkpoint, name="tiny", activate=True):
 def test_the_segmenter_is_cached_and_follows_the_active_model(tiny_checkpoint):
     baseline = segmenters.segmenter_get()
     assert baseline.version_label == BASELINE_VERSION_LABEL and baseline.model is None
+    assert segmenters.active_version_label() == BASELINE_VERSION_LABEL
     assert segmenters.segmenter_get() is baseline
 
     model = _register(tiny_checkpoint)
@@ -62,6 +56,24 @@ def test_the_segmenter_is_cached_and_follows_the_active_model(tiny_checkpoint):
     assert type(loaded.segmenter).__name__ == "SegmentationPredictor"
     assert segmenters.segmenter_get() is loaded
     assert segmenters.active_version_label() == model.version_label
+
+
+def test_a_tampered_cached_checkpoint_is_copied_again(tiny_checkpoint):
+    """The local checkpoint cache is private to this user and hashed before every reuse."""
+    import os
+    import stat
+
+    from segmentation.hashing import file_sha256
+
+    model = _register(tiny_checkpoint)
+    cached = segmenters._local_checkpoint(model)
+    assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
+    assert cached.parent.stat().st_uid == os.getuid()
+    assert file_sha256(cached) == model.checkpoint_sha256
+
+    cached.write_bytes(b"planted by someone else")
+    again = segmenters._local_checkpoint(model)
+    assert again == cached and file_sha256(again) == model.checkpoint_sha256
 
 
 def test_activation_reanalyses_every_photo_and_keeps_old_analyses(
@@ -97,6 +109,26 @@ def test_reanalysis_goes_to_the_low_priority_queue(published, tiny_checkpoint, s
     low = settings.PIPELINE_REANALYSIS_QUEUE
     assert sorted(published) == sorted([(done.pk, low), (other.pk, low)])
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.PENDING}
+
+
+def test_reanalysis_counts_what_was_sent_when_the_broker_fails_mid_chunk(monkeypatch):
+    """Chunks of two, the broker refuses the fourth photo: three were sent, not the chunk's
+    start (two)."""
+    from diary.services import recovery
+    from diary.tasks import analyse_photo
+
+    photos = [PhotoFactory() for _ in range(5)]
+    sent: list[int] = []
+
+    def publish(args, **options):
+        if len(sent) == 3:
+            raise ConnectionError("broker gone")
+        sent.append(args[0])
+
+    monkeypatch.setattr(recovery, "_CHUNK", 2)
+    monkeypatch.setattr(analyse_photo, "apply_async", publish)
+    assert recovery.photos_reanalyse(version_label="model:none:00000000") == 3
+    assert sent == [photo.pk for photo in photos[:3]]
 
 
 def _age(photo: Photo, status: str, minutes: int) -> None:
