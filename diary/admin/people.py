@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from ..models import BodySite, Patient, TreatmentEntry, User
 from .progression import PatientProgressionMixin
-from .scoping import PatientScopedAdmin
+from .scoping import PatientRowsInline, PatientScopedAdmin
 
 
 @admin.register(User)
@@ -31,7 +31,7 @@ class BodySiteInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class TreatmentInline(admin.TabularInline):
+class TreatmentInline(PatientRowsInline):
     model = TreatmentEntry
     extra = 0
     fields = ["date", "kind", "body_site", "dose", "notes"]
