@@ -24,7 +24,7 @@ class UserAdmin(DjangoUserAdmin):
     has_delete_permission = has_view_permission
 
 
-class BodySiteInline(admin.TabularInline):
+class BodySiteInline(PatientRowsInline):
     model = BodySite
     extra = 0
     fields = ["region", "label", "created_at"]

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
 from ..models.ownership import PATIENT_IMMUTABLE, PatientOwned
 
 
 def form_for_patient(form_class: type[forms.BaseForm], patient_id: int | None, model) -> type:
-    """``form_class`` whose choices of the patient's objects (``model.patient_owned_fields``)
-    offer only those of ``patient_id``; none at all while the patient is not saved yet."""
+    """``form_class`` bound to the patient ``patient_id``: the choices of the patient's objects
+    (``model.patient_owned_fields``) offer only theirs, none while the patient is unsaved, and a
+    POST naming another patient where the patient is read-only is refused."""
     owned = getattr(model, "patient_owned_fields", ())
-    if not owned:
-        return form_class
 
     class PatientForm(form_class):
         def clean(self):
@@ -104,8 +104,23 @@ def scoped_choices(db_field, request, kwargs: dict) -> dict:
     return kwargs
 
 
+class PatientRowsFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # Django silently skips an edited row that is not among the patient's (a forged id):
+        # refuse the whole page instead, so the user sees that nothing was saved.
+        if any(form.instance.pk is None for form in self.initial_forms):
+            raise forms.ValidationError(
+                "A row on this page is not one of this patient's (or was deleted meanwhile); "
+                "nothing was saved.",
+                code="foreign_row",
+            )
+
+
 class PatientRowsInline(admin.TabularInline):
     """Rows of the patient on the patient's page: choices of the patient's objects only."""
+
+    formset = PatientRowsFormSet
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         return super().formfield_for_foreignkey(
