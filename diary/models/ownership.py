@@ -4,7 +4,8 @@ A photo names its patient and one of the patient's body sites; a treatment may n
 The two must agree, and the patient never changes once the row exists: otherwise a photo could
 leave its patient's series while still counting as theirs. The database holds the same rule
 (migration ``0004_patient_consistency``: a composite foreign key on PostgreSQL, triggers on
-SQLite); ``clean()`` states it first so forms and serializers answer with a readable error.
+SQLite); ``clean()`` states it first so that forms (the admin) answer with a readable error.
+The API's serializers check the same in their ``validate()``.
 """
 
 from __future__ import annotations
