@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from ..models import BodySite, Patient, TreatmentEntry, User
 from .progression import PatientProgressionMixin
-from .scoping import PatientScopedAdmin
+from .scoping import PatientRowsInline, PatientScopedAdmin
 
 
 @admin.register(User)
@@ -24,14 +24,14 @@ class UserAdmin(DjangoUserAdmin):
     has_delete_permission = has_view_permission
 
 
-class BodySiteInline(admin.TabularInline):
+class BodySiteInline(PatientRowsInline):
     model = BodySite
     extra = 0
     fields = ["region", "label", "created_at"]
     readonly_fields = ["created_at"]
 
 
-class TreatmentInline(admin.TabularInline):
+class TreatmentInline(PatientRowsInline):
     model = TreatmentEntry
     extra = 0
     fields = ["date", "kind", "body_site", "dose", "notes"]

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry, User
+from ..models.ownership import PATIENT_IMMUTABLE
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -56,6 +57,14 @@ class PatientOwnedSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
+        moved_to = attrs.get("patient") if self.instance is not None else None
+        if moved_to is not None and moved_to.pk != self.instance.patient_id:
+            # Moving a body site to another patient would leave its photos behind; the model
+            # and the database refuse it too (diary/models/ownership.py).
+            what = self.Meta.model._meta.verbose_name
+            raise serializers.ValidationError(
+                {"patient": PATIENT_IMMUTABLE.format(what=what)}, code="immutable"
+            )
         if self.instance is None and "patient" not in attrs:
             user = self.context["request"].user
             profile = getattr(user, "patient_profile", None)

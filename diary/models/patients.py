@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from .access import PatientQuerySet, PatientScopedQuerySet
+from .ownership import PatientOwned
 
 
 class Patient(models.Model):
@@ -51,7 +52,7 @@ class Patient(models.Model):
         return self.user.get_full_name() or self.user.username
 
 
-class BodySite(models.Model):
+class BodySite(PatientOwned):
     """An area of skin a patient photographs over time, e.g. "left hand, dorsum"."""
 
     class Region(models.TextChoices):
@@ -79,13 +80,16 @@ class BodySite(models.Model):
         ordering = ["patient_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "label"], name="body_site_label_unique"),
+            # The target of the composite foreign keys (body_site_id, patient_id) of photos and
+            # treatments (migration 0004): a row can only name a body site of its own patient.
+            models.UniqueConstraint(fields=["id", "patient"], name="body_site_id_patient_unique"),
         ]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.get_region_display()})"
 
 
-class TreatmentEntry(models.Model):
+class TreatmentEntry(PatientOwned):
     """One logged treatment: a phototherapy session, a cream applied, a course of tablets."""
 
     class Kind(models.TextChoices):
@@ -105,6 +109,7 @@ class TreatmentEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PatientScopedQuerySet.as_manager()
+    patient_owned_fields = ("body_site",)
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 
 from .access import PatientScopedQuerySet
+from .ownership import PatientOwned
 from .patients import BodySite, Patient
 
 
@@ -12,7 +13,7 @@ def photo_upload_path(photo: "Photo", filename: str) -> str:
     return f"photos/{photo.patient_id}/{uuid.uuid4().hex}.{suffix}"
 
 
-class Photo(models.Model):
+class Photo(PatientOwned):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
@@ -42,6 +43,7 @@ class Photo(models.Model):
     analysis_attempts = models.PositiveSmallIntegerField(default=0)
 
     objects = PatientScopedQuerySet.as_manager()
+    patient_owned_fields = ("body_site",)
 
     class Meta:
         ordering = ["-taken_at", "-id"]

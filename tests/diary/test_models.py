@@ -1,7 +1,10 @@
+import ast
+from pathlib import Path
+
 import pytest
 from django.db import IntegrityError, transaction
 
-from diary.models import Analysis, BodySite, Photo
+from diary.models import Analysis, BodySite, Photo, access
 from segmentation.models import SegmentationModel
 from tests.factories import (
     AnalysisFactory,
@@ -67,6 +70,19 @@ def test_visible_to_scopes_by_role():
     assert ids(UserFactory(role="clinician")) == set()
     # Two clinicians on one patient must not duplicate its rows.
     assert Photo.objects.visible_to(clinician).count() == 2
+
+
+def test_the_access_rule_imports_none_of_the_models_it_restricts():
+    # Lookups per queryset (NetBox's restrict()), not model classes: no access <-> patients cycle.
+    tree = ast.parse(Path(access.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "django.db"}
 
 
 def test_photo_indexes_cover_the_series_queries():
