@@ -14,13 +14,14 @@ scale (timm's ``pretrained_cfg``), not torchvision's ImageNet statistics: checkp
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from segmentation.hashing import file_sha256
 
 from .weights import WeightsUnavailableError
 
@@ -30,7 +31,6 @@ __all__ = [
     "encoder_normalization",
     "imagenet_classifier",
     "imagenet_state_dict",
-    "sha256_file",
 ]
 
 
@@ -73,15 +73,6 @@ LITE_ENCODERS: dict[str, EncoderWeights] = {
 }
 
 
-def sha256_file(path: Path | str) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _spec(backbone: str) -> EncoderWeights:
     if backbone not in LITE_ENCODERS:
         raise ValueError(
@@ -111,7 +102,7 @@ def weights_file(backbone: str) -> Path:
         raise WeightsUnavailableError(
             f"{path} is missing: reinstall the pip package {spec.pip_package!r}"
         )
-    digest = sha256_file(path)
+    digest = file_sha256(path)
     if digest != spec.sha256:
         raise WeightsUnavailableError(
             f"{path} is corrupt or not the expected file (sha256 {digest[:16]}..., expected "

@@ -11,7 +11,7 @@ import pytest
 import torch
 from django.core.management import CommandError, call_command
 
-from segmentation.core.encoders import sha256_file
+from segmentation.hashing import file_sha256
 from segmentation.models import SegmentationModel
 from segmentation.selectors import active_model_get
 from segmentation.severity.repeatability import (
@@ -44,7 +44,7 @@ def test_register_model_checks_header_hash_and_measures_mdc(
     trained_checkpoint, dataset_dir, tmp_path, settings
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
-    digest = sha256_file(trained_checkpoint)
+    digest = file_sha256(trained_checkpoint)
     output = _run(
         "register_model", str(trained_checkpoint), "--name", "from-gpu-host", "--activate",
         "--sha256", digest, "--mdc-data", str(dataset_dir),

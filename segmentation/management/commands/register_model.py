@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from segmentation.core import load_checkpoint, model_from_checkpoint
-from segmentation.core.encoders import sha256_file
+from segmentation.hashing import file_sha256
 from segmentation.models import SegmentationModel
 
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         path: Path = options["checkpoint"]
         if not path.is_file():
             raise CommandError(f"no file at {path}")
-        digest = sha256_file(path)
+        digest = file_sha256(path)
         expected = options["sha256"]
         if expected and digest != expected.lower():
             raise CommandError(f"{path} has sha256 {digest}, not {expected}: refusing it")
