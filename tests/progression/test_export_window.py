@@ -12,7 +12,7 @@ from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.conftest import client_for
-from tests.factories import BodySiteFactory
+from tests.factories import BodySiteFactory, PatientFactory
 from tests.progression.conftest import START
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +113,16 @@ def test_trend_numbers_are_rounded_and_measurements_are_not(clinician, patient_a
     assert extent["change_since_baseline"] == -0.45  # not -0.44999999999999996
     assert (extent["baseline"], extent["latest"]) == (0.6, 0.15)
     assert site["span_days"] == 90.0
+
+
+def test_from_and_to_are_days_of_the_patients_time_zone(clinician, make_series):
+    patient = PatientFactory(clinicians=[clinician], time_zone="Asia/Seoul")
+    # 20:00 UTC on 1 March is 05:00 on 2 March in Seoul, where the photo was taken.
+    make_series(patient, [0.3], start=dt.datetime(2026, 3, 1, 20, tzinfo=dt.UTC))
+    client = client_for(clinician)
+    assert len(_series_photo_ids(client, patient, {"from": "2026-03-02"})) == 1
+    assert _series_photo_ids(client, patient, {"to": "2026-03-01"}) == []
+    response = _get(
+        client, "patient-series-csv", patient, {"from": "2026-03-02", "to": "2026-03-02"}
+    )
+    assert len(_csv_photo_ids(response)) == 1
