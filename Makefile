@@ -32,10 +32,20 @@ browser:
 	  $$(command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo) \
 	    env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-run: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST)
+# The embedded default keeps its SQLite database and media in var/, which a fresh clone lacks.
+# Debug and a development key are asked for here, explicitly: the settings default to neither.
+# The key is drawn once and kept in var/, so admin sessions survive a restart of `make run`.
+RUN_ENV = DJANGO_DEBUG=true DJANGO_SECRET_KEY="$$(cat var/dev-secret-key)"
+
+var/dev-secret-key:
+	mkdir -p var/media
+	$(PYTHON) -c "import secrets; print('dev-' + secrets.token_urlsafe(48))" > $@
+
+run: venv var/dev-secret-key
+	mkdir -p var/media
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST)
 
 model: venv
 	@test -f "$(DATA)/metadata.csv" || { \

@@ -28,14 +28,20 @@ def photo_bytes(
     taken_at: datetime | None = None,
     orientation: int | None = None,
     colour_shift: int = 0,
+    taken_at_offset: str | None = None,
 ) -> bytes:
-    """Encode a synthetic photo; ``colour_shift`` makes otherwise equal photos differ in bytes."""
+    """Encode a synthetic photo; ``colour_shift`` makes otherwise equal photos differ in bytes.
+
+    ``taken_at`` goes to EXIF DateTimeOriginal, ``taken_at_offset`` (e.g. "+09:00") to
+    OffsetTimeOriginal."""
     image = photo_image(size)
     if colour_shift:
         image.putpixel((0, 0), (colour_shift % 256, 0, 0))
     exif = Image.Exif()
     if taken_at is not None:
         exif.get_ifd(0x8769)[36867] = taken_at.strftime("%Y:%m:%d %H:%M:%S")
+    if taken_at_offset is not None:
+        exif.get_ifd(0x8769)[36881] = taken_at_offset
     if orientation is not None:
         exif[0x0112] = orientation
     buffer = io.BytesIO()

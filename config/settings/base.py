@@ -1,7 +1,8 @@
 """Settings read from the environment (django-environ), with an embedded default.
 
 With no environment at all the project runs on SQLite, executes Celery tasks in-process and keeps
-media on local disk: ``make run`` needs nothing else. Production sets the variables listed in
+media on local disk, with DEBUG off and a random per-process secret key; ``make run`` asks for
+debug and a development key (see the Makefile). Production sets the variables listed in
 README ("Configuration") and uses ``config.settings.production``.
 """
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
@@ -17,10 +19,13 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(str(BASE_DIR / ".env"))
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789"
-)
+# Safe by default: debug pages list settings and URL patterns, so only `make run` (or a
+# developer's DJANGO_DEBUG=true) switches them on.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# No key in the code: without DJANGO_SECRET_KEY each process draws a random one, so nothing signed
+# (sessions, password-reset links) can be forged, and nothing signed survives a restart either.
+# `make run` keeps a development key in var/; production refuses to start without one.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or get_random_secret_key()
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 DJANGO_APPS = [
@@ -136,6 +141,11 @@ PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=20 * 1024 * 1
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=50_000_000)
 PHOTO_MIN_SIDE = env.int("PHOTO_MIN_SIDE", default=16)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PHOTO_MAX_UPLOAD_BYTES + 1024 * 1024
+# A photo's ``taken_at`` may be this far ahead of the server's clock (a phone's clock drifts);
+# further ahead, or before 1990 or the patient's birth year, it is refused (diary/services/dates).
+PHOTO_TAKEN_AT_CLOCK_SKEW = timedelta(
+    minutes=env.int("PHOTO_TAKEN_AT_CLOCK_SKEW_MINUTES", default=10)
+)
 
 # --- REST API ---------------------------------------------------------------------------------
 API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=24 * 14))

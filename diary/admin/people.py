@@ -44,6 +44,7 @@ class PatientAdmin(PatientProgressionMixin, PatientScopedAdmin):
         "birth_year",
         "sex",
         "fitzpatrick_skin_type",
+        "time_zone",
         "photo_count",
         "progression_link",
     ]

@@ -62,16 +62,29 @@ class PhotoViewSet(
     @extend_schema(
         request={"multipart/form-data": s.PhotoUploadSerializer},
         responses={
-            201: OpenApiResponse(s.PhotoSerializer, description="Stored; analysis pending"),
-            200: OpenApiResponse(s.PhotoSerializer, description="Same content already uploaded"),
+            201: OpenApiResponse(
+                s.PhotoSerializer,
+                description="Stored. `status` is `pending` when the analysis runs on a worker, "
+                "or already `done` (or `failed`) when the server runs tasks in-process.",
+            ),
+            200: OpenApiResponse(
+                s.DuplicatePhotoSerializer,
+                description="Same content already uploaded: the first photo, unchanged; "
+                "`duplicate_of` and `detail` say that this upload's `taken_at` and `body_site` "
+                "were not applied",
+            ),
             **E400,
             **E401,
             **E413,
         },
         summary="Upload a photo of a body site",
-        description="Answers 201 with `status: pending` and `status_url` to poll; the analysis "
-        "runs asynchronously. The same bytes uploaded again for the same patient answer 200 "
-        "with the photo stored the first time.",
+        description="Answers 201 with the stored photo, `Location` and `status_url`. With a "
+        "broker and workers (production) the analysis runs asynchronously: `status` is "
+        "`pending`; poll `status_url` until it is `done` or `failed`. On the embedded default "
+        "(`make run`, no broker) the analysis runs in-process before the answer, which then "
+        "already says `done` (or `failed`); polling works the same in both modes. The same bytes "
+        "uploaded again for the same patient answer 200 with the photo stored the first time, "
+        "unchanged, and `duplicate_of`/`detail` saying so.",
     )
     def create(self, request):
         upload = s.PhotoUploadSerializer(data=request.data, context={"request": request})
@@ -82,7 +95,8 @@ class PhotoViewSet(
             taken_at=upload.validated_data.get("taken_at"),
         )
         photo = self.get_queryset().get(pk=photo.pk)
-        body = s.PhotoSerializer(photo, context={"request": request}).data
+        serializer_class = s.PhotoSerializer if created else s.DuplicatePhotoSerializer
+        body = serializer_class(photo, context={"request": request}).data
         headers = {"Location": body["status_url"]}
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(body, status=code, headers=headers)

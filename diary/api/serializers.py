@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -35,6 +36,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "birth_year",
             "sex",
             "fitzpatrick_skin_type",
+            "time_zone",
             "clinician_ids",
             "created_at",
         ]
@@ -175,12 +177,23 @@ class PhotoSerializer(serializers.ModelSerializer):
         return AnalysisSerializer(analysis, context=self.context).data if analysis else None
 
 
+class LocalDateTimeField(serializers.DateTimeField):
+    """Keeps a time without an offset naive: the service reads it in the patient's time zone,
+    which is not known while the field is parsed."""
+
+    def enforce_timezone(self, value):
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
 class PhotoUploadSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG, WebP or HEIC; metadata is stripped.")
     body_site = serializers.PrimaryKeyRelatedField(queryset=BodySite.objects.none())
-    taken_at = serializers.DateTimeField(
+    taken_at = LocalDateTimeField(
         required=False,
-        help_text="When the photo was taken, if the image has no EXIF DateTimeOriginal.",
+        help_text="When the photo was taken, if the image has no EXIF DateTimeOriginal. Without "
+        "an offset it is the patient's local time (their `time_zone`). Refused when more than "
+        "PHOTO_TAKEN_AT_CLOCK_SKEW_MINUTES (10) in the future, before 1990 or before the "
+        "patient's birth year.",
     )
 
     def get_fields(self):
@@ -189,6 +202,32 @@ class PhotoUploadSerializer(serializers.Serializer):
         if request is not None:
             fields["body_site"].queryset = BodySite.objects.visible_to(request.user)
         return fields
+
+
+class DuplicatePhotoSerializer(PhotoSerializer):
+    """The answer to an upload of bytes this patient uploaded before: the first photo, as it is."""
+
+    duplicate_of = serializers.SerializerMethodField(
+        help_text="The photo these bytes were first uploaded as (its `id`)."
+    )
+    detail = serializers.SerializerMethodField(
+        help_text="What happened: nothing was stored, and this upload's `taken_at` and "
+        "`body_site` were not applied."
+    )
+
+    class Meta(PhotoSerializer.Meta):
+        fields = [*PhotoSerializer.Meta.fields, "duplicate_of", "detail"]
+        read_only_fields = fields
+
+    def get_duplicate_of(self, photo: Photo) -> int:
+        return photo.pk
+
+    def get_detail(self, photo: Photo) -> str:
+        return (
+            f"This image was already uploaded as photo {photo.pk}; nothing new was stored. That "
+            "photo is returned unchanged: the taken_at and body_site sent with this upload were "
+            "not applied. Delete it and upload again to change them."
+        )
 
 
 class LoginSerializer(serializers.Serializer):

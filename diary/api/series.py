@@ -89,17 +89,22 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
         self.request.accepted_media_type = JSONRenderer.media_type
         return super().handle_exception(exc)
 
-    def _series(self, request, pk, query_class=WindowQuerySerializer):
+    def _window(self, request, pk, query_class=WindowQuerySerializer) -> dict:
+        """The patient and the validated ``?body_site=&from=&to=`` of every route, as keyword
+        arguments of ``series_for_patient`` (and of the exports built on it)."""
         patient = get_object_or_404(self.get_queryset(), pk=pk)
         query = query_class(data=request.query_params, context={"patient": patient})
         query.is_valid(raise_exception=True)
-        return series_for_patient(
-            patient=patient,
-            user=request.user,
-            body_site=query.validated_data.get("body_site"),
-            date_from=query.validated_data.get("from"),
-            date_to=query.validated_data.get("to"),
-        )
+        return {
+            "patient": patient,
+            "user": request.user,
+            "body_site": query.validated_data.get("body_site"),
+            "date_from": query.validated_data.get("from"),
+            "date_to": query.validated_data.get("to"),
+        }
+
+    def _series(self, request, pk, query_class=WindowQuerySerializer):
+        return series_for_patient(**self._window(request, pk, query_class))
 
     @extend_schema(
         parameters=_WINDOW,
@@ -152,29 +157,32 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
         return self._chart(request, pk, "svg")
 
     @extend_schema(
-        responses={(200, "text/csv"): OpenApiTypes.STR, **E401, **E404},
+        parameters=_WINDOW,
+        responses={(200, "text/csv"): OpenApiTypes.STR, **E400, **E401, **E404},
         summary="The series as CSV, one row per analysed photo",
+        description="The same points as the series for the same `body_site`, `from` and `to`.",
         operation_id="patients_series_export_csv",
     )
     def export_csv(self, request, pk: int):
-        patient = get_object_or_404(self.get_queryset(), pk=pk)
-        body = series_csv(patient=patient, user=request.user)
+        body = series_csv(**self._window(request, pk))
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="patient-{pk}-series.csv"'
         response["Cache-Control"] = "private, no-store"
         return response
 
     @extend_schema(
+        parameters=_WINDOW,
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="A FHIR R4 Bundle (collection)"),
+            **E400,
             **E401,
             **E404,
         },
         summary="The series as a FHIR R4 Bundle: Patient, Device, Media, Observations",
+        description="The same points as the series for the same `body_site`, `from` and `to`.",
     )
     def fhir(self, request, pk: int):
-        patient = get_object_or_404(self.get_queryset(), pk=pk)
-        response = Response(fhir_bundle(patient=patient, user=request.user))
+        response = Response(fhir_bundle(**self._window(request, pk)))
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -16,6 +16,24 @@ class TrendStatusField(serializers.CharField):
     pass
 
 
+class RoundedFloatField(serializers.FloatField):
+    """A derived number shown to people, rounded: 37.5 rather than 37.49999999999999.
+
+    Measurements (the series' points, a trend's baseline and latest) stay raw."""
+
+    def __init__(self, *, decimals: int, **kwargs) -> None:
+        self.decimals = decimals
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return round(super().to_representation(value), self.decimals)
+
+
+# Differences and slopes of measures: six decimals drop float noise and keep every real digit
+# (the smallest minimal detectable change is 0.06).
+_DERIVED = 6
+
+
 class SeriesPointSerializer(serializers.Serializer):
     photo_id = serializers.IntegerField()
     analysis_id = serializers.IntegerField()
@@ -79,12 +97,20 @@ class MeasureTrendSerializer(serializers.Serializer):
     n_points = serializers.IntegerField()
     baseline = serializers.FloatField(allow_null=True, help_text="At the first photo.")
     latest = serializers.FloatField(allow_null=True, help_text="At the last photo.")
-    change_since_baseline = serializers.FloatField(allow_null=True)
-    slope_per_30_days = serializers.FloatField(allow_null=True, help_text="Theil-Sen slope.")
-    slope_low = serializers.FloatField(allow_null=True, help_text="95% interval, low end.")
-    slope_high = serializers.FloatField(allow_null=True, help_text="95% interval, high end.")
-    fitted_change = serializers.FloatField(
-        allow_null=True, help_text="Slope x span: the change the robust line shows."
+    change_since_baseline = RoundedFloatField(decimals=_DERIVED, allow_null=True)
+    slope_per_30_days = RoundedFloatField(
+        decimals=_DERIVED, allow_null=True, help_text="Theil-Sen slope."
+    )
+    slope_low = RoundedFloatField(
+        decimals=_DERIVED, allow_null=True, help_text="95% interval, low end."
+    )
+    slope_high = RoundedFloatField(
+        decimals=_DERIVED, allow_null=True, help_text="95% interval, high end."
+    )
+    fitted_change = RoundedFloatField(
+        decimals=_DERIVED,
+        allow_null=True,
+        help_text="Slope x span: the change the robust line shows.",
     )
     minimal_detectable_change = serializers.FloatField()
     status = TrendStatusField()
@@ -94,11 +120,13 @@ class SiteTrendSerializer(_SiteFields):
     n_points = serializers.IntegerField(source="trend.n_points")
     first_taken_at = serializers.DateTimeField(source="trend.first_taken_at", allow_null=True)
     last_taken_at = serializers.DateTimeField(source="trend.last_taken_at", allow_null=True)
-    span_days = serializers.FloatField(source="trend.span_days")
-    repigmentation_percent = serializers.FloatField(
+    span_days = RoundedFloatField(source="trend.span_days", decimals=2)
+    repigmentation_percent = RoundedFloatField(
+        decimals=1,
         source="trend.repigmentation_percent",
         allow_null=True,
-        help_text="100 x (baseline - latest) / baseline lesion share; negative if it spread.",
+        help_text="100 x (baseline - latest) / baseline lesion share, to 0.1; negative if it "
+        "spread.",
     )
     status = TrendStatusField(source="trend.status", help_text="The lesion extent's status.")
     measures = serializers.DictField(source="trend.measures", child=MeasureTrendSerializer())

@@ -1,9 +1,33 @@
+import zoneinfo
+from functools import cache
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from .access import PatientQuerySet, PatientScopedQuerySet
 from .ownership import PatientOwned
+
+
+@cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name this host can resolve, e.g. ``Europe/Paris`` or ``Asia/Seoul``."""
+    if name not in _time_zone_names():
+        raise ValidationError(
+            "%(name)s is not an IANA time zone name (e.g. Europe/Paris, Asia/Seoul, UTC).",
+            code="invalid_time_zone",
+            params={"name": name},
+        )
+
+
+def default_time_zone() -> str:
+    """The site's time zone (settings.TIME_ZONE), read when a patient is created."""
+    return settings.TIME_ZONE
 
 
 class Patient(models.Model):
@@ -35,6 +59,13 @@ class Patient(models.Model):
     fitzpatrick_skin_type = models.PositiveSmallIntegerField(
         choices=SkinType.choices, null=True, blank=True
     )
+    # Where the patient lives: a camera's EXIF time has no zone, so it is read in this one.
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Paris; camera times without an offset are read in it.",
+    )
     clinicians = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="assigned_patients",
@@ -50,6 +81,10 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.username
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
 
 
 class BodySite(PatientOwned):

@@ -6,13 +6,14 @@ Both read through :func:`series_for_patient`, which starts from ``visible_to(use
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import uuid
 
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Patient, Photo
+from ..models import BodySite, Patient, Photo
 from ..selectors.series import MEASURES, series_for_patient
 
 __all__ = ["CSV_COLUMNS", "fhir_bundle", "series_csv"]
@@ -56,9 +57,19 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def series_csv(*, patient: Patient, user) -> str:
-    """One row per analysed photo of the series (the active model's analyses), oldest first."""
-    series = series_for_patient(patient=patient, user=user)
+def series_csv(
+    *,
+    patient: Patient,
+    user,
+    body_site: BodySite | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> str:
+    """One row per analysed photo of the series (the active model's analyses), oldest first;
+    the window arguments are :func:`series_for_patient`'s."""
+    series = series_for_patient(
+        patient=patient, user=user, body_site=body_site, date_from=date_from, date_to=date_to
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -88,10 +99,20 @@ def _entry(resource: dict, full_url: str) -> dict:
     return {"fullUrl": full_url, "resource": resource}
 
 
-def fhir_bundle(*, patient: Patient, user) -> dict:
+def fhir_bundle(
+    *,
+    patient: Patient,
+    user,
+    body_site: BodySite | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> dict:
     """A FHIR R4 ``collection`` Bundle: the Patient, a Device for the model version, a Media per
-    analysed photo and one Observation per measure, derived from the Media, by the Device."""
-    series = series_for_patient(patient=patient, user=user)
+    analysed photo and one Observation per measure, derived from the Media, by the Device. The
+    window arguments are :func:`series_for_patient`'s."""
+    series = series_for_patient(
+        patient=patient, user=user, body_site=body_site, date_from=date_from, date_to=date_to
+    )
     patient_url = _urn("patient", patient.pk)
     patient_resource = {
         "resourceType": "Patient",

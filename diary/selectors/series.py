@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.utils import timezone
-
 from segmentation.selectors import active_model_get
 from segmentation.severity.baseline import ColourThresholdSegmenter
 
@@ -71,9 +69,9 @@ def series_model_version() -> str:
     return model.version_label if model is not None else ColourThresholdSegmenter.version_label
 
 
-def _window(date_from: dt.date | None, date_to: dt.date | None) -> tuple:
-    # Whole local days, as aware datetimes, so the (patient, taken_at) index can be used.
-    tz = timezone.get_current_timezone()
+def _window(date_from: dt.date | None, date_to: dt.date | None, tz: dt.tzinfo) -> tuple:
+    # Whole days of the patient's time zone (where the photos were taken and the treatments
+    # logged), as aware datetimes, so the (patient, taken_at) index can be used.
     start = end = None
     if date_from is not None:
         start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
@@ -101,7 +99,7 @@ def series_for_patient(
         sites = sites.filter(pk=body_site.pk)
     by_site = {site.pk: BodySiteSeries(body_site=site) for site in sites}
 
-    start, end = _window(date_from, date_to)
+    start, end = _window(date_from, date_to, patient.zone)
     analyses = Analysis.objects.visible_to(user).filter(
         photo__patient=patient, model_version=version, photo__body_site__in=list(by_site)
     )

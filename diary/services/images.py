@@ -9,7 +9,6 @@ from datetime import datetime
 
 import numpy as np
 import pillow_heif
-from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ServiceError
@@ -31,6 +30,8 @@ class DecodedPhoto:
     width: int
     height: int
     sha256: str  # of the bytes as uploaded, so the same file is recognised again
+    # EXIF DateTimeOriginal: aware when OffsetTimeOriginal gave its offset, else naive (the
+    # camera's local time, which only the patient's time zone can place).
     exif_taken_at: datetime | None
 
 
@@ -127,4 +128,4 @@ def _exif_taken_at(image: Image.Image) -> datetime | None:
             return datetime.strptime(f"{naive.isoformat()}{offset.strip()}", "%Y-%m-%dT%H:%M:%S%z")
         except ValueError:
             pass
-    return timezone.make_aware(naive)
+    return naive

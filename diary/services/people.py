@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from ..models import Patient, User
+from ..models.patients import validate_time_zone
 
 
 @transaction.atomic
@@ -46,16 +47,22 @@ def patient_create(
     birth_year: int | None = None,
     sex: str = Patient.Sex.UNKNOWN,
     fitzpatrick_skin_type: int | None = None,
+    time_zone: str | None = None,
     validate: bool = True,
     **names: str,
 ) -> Patient:
-    """Create a patient account with its profile, assigned to ``clinicians``."""
+    """Create a patient account with its profile, assigned to ``clinicians``; ``time_zone`` is
+    an IANA name (default: the site's)."""
     user = user_create(
         username=username, password=password, role=User.Role.PATIENT, validate=validate, **names
     )
-    patient = Patient.objects.create(
+    patient = Patient(
         user=user, birth_year=birth_year, sex=sex, fitzpatrick_skin_type=fitzpatrick_skin_type
     )
+    if time_zone is not None:
+        validate_time_zone(time_zone)
+        patient.time_zone = time_zone
+    patient.save()
     for clinician in clinicians:
         if not clinician.is_clinician:
             raise ValueError(f"{clinician} is not a clinician")

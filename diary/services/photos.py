@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import BodySite, Photo
+from .dates import taken_at_is_plausible, taken_at_localize, taken_at_validate
 from .errors import ServiceError
 from .files import files_delete, files_delete_on_commit
 from .images import decode_photo
@@ -38,20 +40,37 @@ def photo_create(
     """Store an uploaded photo for ``body_site``'s patient and enqueue its analysis.
 
     Returns ``(photo, created)``: the same bytes uploaded again for the same patient return the
-    photo stored the first time, with ``created=False``.
+    photo stored the first time, with ``created=False``, unchanged (this call's ``body_site`` and
+    ``taken_at`` are not applied).
+
+    ``taken_at`` without an offset is the patient's local time; an implausible one (future,
+    before 1990 or the patient's birth year) raises ``ValidationError`` on ``taken_at``. An
+    implausible EXIF date (a camera clock never set) is ignored in favour of the next source.
     """
+    patient = body_site.patient
+    if taken_at is not None:
+        taken_at = taken_at_localize(taken_at, patient=patient)
+        try:
+            taken_at_validate(taken_at, patient=patient)
+        except ValidationError as error:
+            raise ValidationError({"taken_at": error.error_list}) from None
     decoded = decode_photo(
         _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
         max_pixels=settings.PHOTO_MAX_PIXELS,
         min_side=settings.PHOTO_MIN_SIDE,
     )
-    patient = body_site.patient
     existing = Photo.objects.filter(patient=patient, sha256=decoded.sha256).first()
     if existing is not None:
         return existing, False
 
-    if decoded.exif_taken_at is not None:
-        taken_at, source = decoded.exif_taken_at, Photo.TakenAtSource.EXIF
+    exif_taken_at = decoded.exif_taken_at
+    if exif_taken_at is not None:
+        exif_taken_at = taken_at_localize(exif_taken_at, patient=patient)
+        if not taken_at_is_plausible(exif_taken_at, patient=patient):
+            logger.info("Ignoring the implausible EXIF date %s of an upload", exif_taken_at)
+            exif_taken_at = None
+    if exif_taken_at is not None:
+        taken_at, source = exif_taken_at, Photo.TakenAtSource.EXIF
     elif taken_at is not None:
         source = Photo.TakenAtSource.CLIENT
     else:
