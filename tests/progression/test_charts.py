@@ -58,9 +58,7 @@ def test_a_large_change_keeps_every_value_and_the_band_in_view():
 def test_the_figure_has_a_titled_panel_per_measure_with_its_band_and_range():
     points = [_point(i, 0.30 + 0.001 * i, 12.0 + 0.05 * i) for i in range(4)]
     figure = series_figure(_series(points))
-    assert [ax.get_title(loc="left") for ax in figure.axes] == [
-        d.title for d in CLINICAL_MEASURES
-    ]
+    assert [ax.get_title(loc="left") for ax in figure.axes] == [d.title for d in CLINICAL_MEASURES]
     for ax, display in zip(figure.axes, CLINICAL_MEASURES, strict=True):
         raw = [getattr(p, display.key) for p in points]
         limits = axis_range(display, raw)
