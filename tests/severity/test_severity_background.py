@@ -69,6 +69,15 @@ def _is_skin(rgb: tuple[int, int, int]) -> bool:
     return bool(skin_mask(np.full((1, 1, 3), rgb, dtype=np.uint8))[0, 0])
 
 
+def _never_skin(rgb: tuple[int, int, int]) -> bool:
+    """No pixel of a photo-sized patch of ``rgb`` with the photos' noise is skin to the rule (a
+    colour just outside the rule is partly skin once noisy: then it is skin, not a background)."""
+    noisy = np.asarray(rgb, dtype=np.float64) + np.random.default_rng(1).normal(
+        0.0, 3.0, (160, 200, 3)
+    )
+    return not skin_mask(np.clip(np.rint(noisy), 0, 255).astype(np.uint8)).any()
+
+
 def _spread(reports: dict, key: str) -> float:
     values = [getattr(report, key) for report in reports.values()]
     assert all(value is not None for value in values), (key, values)
@@ -109,7 +118,7 @@ def test_extent_is_the_same_on_every_background_the_skin_rule_rejects():
     # A background of the skin's own colour is skin to any colour rule: visible skin grows and the
     # lesion's share shrinks (docs/severity.md, "Background"); every other background is ignored.
     others = {name: bg for name, bg in BACKGROUNDS.items() if bg is not None}
-    assert not any(_is_skin(bg) for bg in others.values())
+    assert all(_never_skin(bg) for bg in others.values())
     reports = _measure_all(others, SKIN, LESION)
     assert _spread(reports, "lesion_skin_fraction") < (
         minimal_detectable_change("lesion_skin_fraction") / 2
@@ -135,7 +144,7 @@ def test_any_skin_and_lesion_give_every_tracked_measure_within_half_its_mdc(
     lesion_rgb = tuple(
         round(c + depigmentation * (w - c)) for c, w in zip(skin, (245, 236, 228), strict=True)
     )
-    assume(not _is_skin(extra_background))
+    assume(_never_skin(extra_background))
     top, left, bottom = box
     right = left + (bottom - top) + 30
     row = top + disc[0] * (bottom - top)
