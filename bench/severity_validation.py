@@ -10,6 +10,9 @@
 3. Annotators: measures from the 13 second annotations (``masks_alt``) vs the primary masks.
 4. Lighting: each photo re-lit (exposure and white-balance gains on linear light); median absolute
    change of each measure without and with colour normalisation.
+5. Background (issue 12): every pixel that is neither skin (by the skin rule) nor lesion is
+   painted white, dark blue, near black or mid grey; change of each measure, with grey-world
+   estimated from the non-lesion skin (the default) and from the whole photo (before issue 12).
 
 A trained model is evaluated with ``--model PATTERN`` where PATTERN contains ``{fold}``: the
 checkpoint for fold f must not have seen fold f (group-aware out-of-fold predictions). A pattern
@@ -32,7 +35,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segmentation.severity import ColourThresholdSegmenter, measure_severity
+from segmentation.severity import ColourThresholdSegmenter, measure_severity, skin_mask
 from segmentation.severity.colour import linear_to_srgb, srgb_to_linear
 
 MEASURES = (
@@ -43,8 +46,8 @@ MEASURES = (
     "delta_e2000_skin",
     "delta_l",
     "ita_difference",
-    "rgb_mean_difference",
-    "rgb_skin_mean_difference",
+    "rgb_mean_difference_vs_rest",
+    "rgb_mean_difference_vs_skin",
 )
 LIGHTS = {
     "darker x0.6": (0.6, 0.6, 0.6),
@@ -52,7 +55,19 @@ LIGHTS = {
     "warm": (1.0, 0.85, 0.65),
     "cool": (0.75, 0.9, 1.0),
 }
-NORMALISATIONS = (None, "grey_world", "white_patch")
+# (column label, normalisation, normalisation_reference)
+NORMALISATIONS = (
+    ("none", None, "skin"),
+    ("grey_world (skin)", "grey_world", "skin"),
+    ("grey_world (photo)", "grey_world", "photo"),
+    ("white_patch", "white_patch", "photo"),
+)
+BACKGROUNDS = {
+    "white": (250, 250, 250),
+    "dark blue": (30, 40, 120),
+    "near black": (10, 10, 12),
+    "mid grey": (128, 128, 128),
+}
 
 
 def _load(data: Path):
@@ -155,6 +170,7 @@ def main() -> None:
         help="checkpoint path, '{fold}' standing for the held-out fold; may be repeated",
     )
     parser.add_argument("--skip-lighting", action="store_true")
+    parser.add_argument("--skip-background", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -176,11 +192,14 @@ def main() -> None:
 
     gt = [_values(measure_severity(r["image"], r["gt"])) for r in tqdm(rows, desc="gt", unit="img")]
     print(f"# Severity validation on {args.data} ({len(rows)} images, {len(set(groups))} photos)\n")
-    print("Default options: normalisation='grey_world', ring width 0.03 x sqrt(H*W).\n")
+    print(
+        "Default options: normalisation='grey_world' estimated from the non-lesion skin, "
+        "ring width 0.03 x sqrt(H*W).\n"
+    )
 
     # What drives the paper's number: the lesion, or the rest of the photo (background included)?
     reports = [measure_severity(r["image"], r["gt"]).as_dict() for r in rows]
-    paper = [d["rgb_mean_difference"] for d in reports]
+    paper = [d["rgb_mean_difference_vs_rest"] for d in reports]
     rest = [float(np.mean(d["rgb_nonlesion_mean"])) for d in reports]
     lesion = [float(np.mean(d["rgb_lesion_mean"])) for d in reports]
     print("The paper's number (GT masks) vs its two terms, Spearman rho: with the non-lesion mean")
@@ -251,37 +270,38 @@ def main() -> None:
         print("light, re-encoded to 8 bits).\n")
         shifts: dict[tuple[str, str | None], list[float]] = defaultdict(list)
         for row in tqdm(rows, desc="lighting", unit="img"):
-            for norm in NORMALISATIONS:
-                base = _values(measure_severity(row["image"], row["gt"], normalisation=norm))
+            for label, norm, ref in NORMALISATIONS:
+                options = {"normalisation": norm, "normalisation_reference": ref}
+                base = _values(measure_severity(row["image"], row["gt"], **options))
                 for light, gains in LIGHTS.items():
                     relit = _values(
-                        measure_severity(
-                            _relight(row["image"], gains), row["gt"], normalisation=norm
-                        )
+                        measure_severity(_relight(row["image"], gains), row["gt"], **options)
                     )
                     for key in MEASURES:
                         if base[key] is not None and relit[key] is not None:
-                            shifts[(key, norm)].append(abs(relit[key] - base[key]))
-                            shifts[(f"{key} / {light}", norm)].append(abs(relit[key] - base[key]))
-        print("| measure | none | grey_world | white_patch | GT median |")
-        print("|---|---|---|---|---|")
+                            shifts[(key, label)].append(abs(relit[key] - base[key]))
+                            shifts[(f"{key} / {light}", label)].append(abs(relit[key] - base[key]))
+        names = [label for label, _, _ in NORMALISATIONS]
+        print(f"| measure | {' | '.join(names)} | GT median |")
+        print("|---|" + "---|" * (len(names) + 1))
         for key in MEASURES:
-            cells = [_fmt(float(np.median(shifts[(key, n)]))) for n in NORMALISATIONS]
+            cells = [_fmt(float(np.median(shifts[(key, n)]))) for n in names]
             median = np.median([g[key] for g in gt if g[key] is not None])
             print(f"| {key} | {' | '.join(cells)} | {_fmt(median)} |")
         print()
         print(
             "Per light, for the contrast measures (clipping is what normalisation cannot undo):\n"
         )
-        print("| measure / light | none | grey_world | white_patch |")
-        print("|---|---|---|---|")
-        for key in ("delta_e2000", "rgb_mean_difference"):
+        print(f"| measure / light | {' | '.join(names)} |")
+        print("|---|" + "---|" * len(names))
+        for key in ("delta_e2000", "rgb_mean_difference_vs_rest"):
             for light in LIGHTS:
-                cells = [
-                    _fmt(float(np.median(shifts[(f"{key} / {light}", n)]))) for n in NORMALISATIONS
-                ]
+                cells = [_fmt(float(np.median(shifts[(f"{key} / {light}", n)]))) for n in names]
                 print(f"| {key} / {light} | {' | '.join(cells)} |")
         print()
+
+    if not args.skip_background:
+        _background_section(rows)
 
     with (args.out / "severity_validation.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -291,6 +311,40 @@ def main() -> None:
             for label, values in measured.items():
                 writer.writerow([row["name"], row["source_group"], label, *values[i].values()])
     print(f"Per-image measures: {args.out / 'severity_validation.csv'}")
+
+
+def _background_section(rows: list[dict]) -> None:
+    """Repaint what is neither skin nor lesion and see how far each measure moves (GT masks)."""
+    print("## Background replaced (GT masks)\n")
+    print("Every pixel outside the skin rule and the lesion is painted one flat colour")
+    print(f"({', '.join(f'{k} {v}' for k, v in BACKGROUNDS.items())}); per image, the largest")
+    print("|change| over the four against the photo as taken; median and 90th percentile over")
+    print("images, with grey-world estimated from the non-lesion skin and from the whole photo.\n")
+    spread: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for row in tqdm(rows, desc="background", unit="img"):
+        background = ~(skin_mask(row["image"]) | row["gt"])
+        for ref in ("skin", "photo"):
+            base = _values(measure_severity(row["image"], row["gt"], normalisation_reference=ref))
+            worst: dict[str, float] = {}
+            for colour in BACKGROUNDS.values():
+                image = row["image"].copy()
+                image[background] = colour
+                moved = _values(measure_severity(image, row["gt"], normalisation_reference=ref))
+                for key in MEASURES:
+                    if base[key] is not None and moved[key] is not None:
+                        change = abs(moved[key] - base[key])
+                        worst[key] = max(worst.get(key, 0.0), change)
+            for key, value in worst.items():
+                spread[(key, ref)].append(value)
+    print("| measure | skin: median | skin: p90 | photo: median | photo: p90 |")
+    print("|---|---|---|---|---|")
+    for key in MEASURES:
+        cells = []
+        for ref in ("skin", "photo"):
+            values = spread[(key, ref)] or [float("nan")]
+            cells += [_fmt(float(np.median(values))), _fmt(float(np.percentile(values, 90)))]
+        print(f"| {key} | {' | '.join(cells)} |")
+    print()
 
 
 if __name__ == "__main__":

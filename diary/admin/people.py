@@ -76,7 +76,18 @@ class PatientAdmin(PatientProgressionMixin, PatientScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Who follows whom is decided by staff, not by the clinicians themselves.
-        return [] if request.user.sees_all_patients else ["user", "clinicians"]
+        return [] if request.user.sees_all_patients else ["account", "clinicians"]
+
+    def get_exclude(self, request, obj=None):
+        # Clinicians see the account as text (``account``): Django renders a read-only ``user``
+        # as a link to the user record, which only staff may open (a 403 for a clinician).
+        return None if request.user.sees_all_patients else ["user"]
+
+    @admin.display(description="account")
+    def account(self, patient: Patient) -> str:
+        user = patient.user
+        name = user.get_full_name()
+        return f"{name} ({user.username})" if name else user.username
 
 
 @admin.register(BodySite)

@@ -13,8 +13,9 @@ from django.utils.html import format_html
 
 from ..models import Patient
 from ..progression.charts import FORMATS, series_chart, treatment_periods
-from ..progression.trends import MINIMAL_DETECTABLE_CHANGE, site_trend
-from ..selectors.series import series_for_patient
+from ..progression.display import CLINICAL_MEASURES, VERDICTS, axis_range
+from ..progression.trends import SiteTrend, site_trend
+from ..selectors.series import BodySiteSeries, series_for_patient
 
 # The newest photos per site on the page; the chart and the exports have all of them.
 TIMELINE_LIMIT = 24
@@ -53,15 +54,7 @@ class PatientProgressionMixin:
     def progression_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
         patient = self._patient(request, pk)
         series = series_for_patient(patient=patient, user=request.user)
-        sites = [
-            {
-                "series": site,
-                "trend": site_trend(site.points),
-                "timeline": site.points[::-1][:TIMELINE_LIMIT],
-                "periods": treatment_periods(site.treatments),
-            }
-            for site in series.sites
-        ]
+        sites = [_site_context(site) for site in series.sites]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Progression of {patient}",
@@ -71,8 +64,11 @@ class PatientProgressionMixin:
             "model_version": series.model_version,
             "sites": sites,
             "treatments": series.treatments[::-1],
-            "mdc": MINIMAL_DETECTABLE_CHANGE,
             "timeline_limit": TIMELINE_LIMIT,
+            "verdicts": [
+                {"status": status, "label": label, "sentence": sentence}
+                for status, (label, sentence) in VERDICTS.items()
+            ],
         }
         return TemplateResponse(request, "admin/diary/patient/progression.html", context)
 
@@ -85,3 +81,41 @@ class PatientProgressionMixin:
         response = HttpResponse(series_chart(series.sites[0], fmt="png"), FORMATS["png"])
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+def _site_context(site: BodySiteSeries) -> dict:
+    """What the template shows of one body site, formatted by the same ``display`` table as the
+    chart so that names, units and scales agree."""
+    trend = site_trend(site.points)
+    return {
+        "series": site,
+        "trend": trend,
+        "verdict": VERDICTS[trend.status][0],
+        "timeline": site.points[::-1][:TIMELINE_LIMIT],
+        "periods": treatment_periods(site.treatments),
+        "rows": _measure_rows(site, trend),
+        "chart_alt": f"Chart of {site.body_site}: "
+        + "; ".join(display.title for display in CLINICAL_MEASURES),
+    }
+
+
+def _measure_rows(site: BodySiteSeries, trend: SiteTrend) -> list[dict]:
+    rows = []
+    for display in CLINICAL_MEASURES:
+        measure = trend.measures[display.key]
+        limits = axis_range(display, [getattr(p, display.key) for p in site.points])
+        rows.append(
+            {
+                "key": display.key,
+                "title": display.title,
+                "baseline": display.format(measure.baseline),
+                "latest": display.format(measure.latest),
+                "change": display.format(measure.change_since_baseline, signed=True),
+                "slope": display.format(measure.slope_per_30_days, signed=True),
+                "mdc": display.format(display.mdc(), scaled=True),
+                "status": measure.status,
+                "verdict": VERDICTS[measure.status][0],
+                "axis": limits,
+            }
+        )
+    return rows

@@ -18,8 +18,8 @@ from rest_framework.response import Response
 from ..models import BodySite, Patient
 from ..progression.charts import FORMATS, series_chart
 from ..progression.exports import fhir_bundle, series_csv
-from ..progression.trends import MINIMAL_DETECTABLE_CHANGE, site_trend
-from ..selectors.series import series_for_patient
+from ..progression.trends import minimal_detectable_change, site_trend
+from ..selectors.series import MEASURES, series_for_patient
 from . import series_serializers as s
 from .schema import E400, E401, E404
 
@@ -129,7 +129,7 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
         body = {
             "patient": series.patient.pk,
             "model_version": series.model_version,
-            "minimal_detectable_change": MINIMAL_DETECTABLE_CHANGE,
+            "minimal_detectable_change": {m: minimal_detectable_change(m) for m in MEASURES},
             "sites": [{"site": site, "trend": site_trend(site.points)} for site in series.sites],
         }
         return Response(s.TrendsSerializer(body).data)

@@ -48,7 +48,9 @@ class SeriesPointSerializer(serializers.Serializer):
         allow_null=True, help_text="ITA° of the lesion minus the surrounding skin's."
     )
     rgb_mean_difference = serializers.FloatField(
-        allow_null=True, help_text="The paper's mean RGB difference, lesion minus non-lesion."
+        allow_null=True,
+        help_text="The paper's mean RGB difference, lesion minus every other pixel of the photo "
+        "(background included, so it changes with the background).",
     )
     grade = serializers.CharField(help_text="low, medium or high; empty when not graded.")
     model_version = serializers.CharField()

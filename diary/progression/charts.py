@@ -1,6 +1,7 @@
-"""Charts of a body site's series: lesion extent and colour contrast over time, with treatment
-periods shaded. matplotlib's object API on the Agg canvas: no pyplot global state, so it is safe
-in threaded web servers.
+"""Charts of a body site's series: the clinical measures over time (names, units and axis ranges
+from ``display.py``), the MDC band around the baseline and treatment periods shaded.
+matplotlib's object API on the Agg canvas: no pyplot global state, so it is safe in threaded web
+servers.
 """
 
 from __future__ import annotations
@@ -19,8 +20,20 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..selectors.series import BodySiteSeries, TreatmentPoint
+from .display import CLINICAL_MEASURES, AxisRange, MeasureDisplay, axis_range
 
-__all__ = ["FORMATS", "TreatmentPeriod", "series_chart", "treatment_periods"]
+__all__ = [
+    "FORMATS",
+    "NO_PHOTOS",
+    "TreatmentPeriod",
+    "series_chart",
+    "series_figure",
+    "treatment_periods",
+]
+
+NO_PHOTOS = "no analysed photos yet"
+_BAND_COLOUR = "#607d8b"
+_BAND_ALPHA = 0.18
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 # Sessions of one kind at most this many days apart are drawn as one period (e.g. phototherapy
@@ -62,21 +75,31 @@ def treatment_periods(
 
 
 def series_chart(site_series: BodySiteSeries, *, fmt: str = "png", dpi: int = 100) -> bytes:
-    """Two panels sharing the time axis: lesion share of skin (%) and ΔE2000."""
+    """:func:`series_figure` as PNG or SVG bytes."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {sorted(FORMATS)}, got {fmt!r}")
-    points = site_series.points
-    times = [p.taken_at for p in points]
-    fig = Figure(figsize=(8, 4.5), dpi=dpi, layout="constrained")
-    ax_extent, ax_de = fig.subplots(2, 1, sharex=True)
-    _line(ax_extent, times, [_percent(p.lesion_skin_fraction) for p in points], "#1565c0")
-    ax_extent.set_ylabel("lesion / skin (%)")
-    _line(ax_de, times, [p.delta_e2000 for p in points], "#c62828")
-    ax_de.set_ylabel("ΔE2000")
-    fig.suptitle(str(site_series.body_site), fontsize=11)
+    return _save(series_figure(site_series, dpi=dpi), fmt)
 
+
+def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
+    """One panel per clinical measure sharing the time axis, each titled with the measure's name
+    and unit (as in the page's table), its axis at least a few MDCs tall and the MDC band around
+    the baseline shaded; treatment periods shaded behind. A site without analysed photos gets one
+    line of text and no axes."""
+    points = site_series.points
+    if not points:
+        fig = Figure(figsize=(8, 0.8), dpi=dpi)
+        fig.text(0.5, 0.5, f"{site_series.body_site}: {NO_PHOTOS}", ha="center", va="center")
+        return fig
+
+    times = [p.taken_at for p in points]
+    fig = Figure(figsize=(8, 2.2 * len(CLINICAL_MEASURES) + 0.4), dpi=dpi, layout="constrained")
+    axes = fig.subplots(len(CLINICAL_MEASURES), 1, sharex=True)
     periods = treatment_periods(site_series.treatments)
-    for ax in (ax_extent, ax_de):
+    for ax, display in zip(axes, CLINICAL_MEASURES, strict=True):
+        raw = [getattr(p, display.key) for p in points]
+        limits = axis_range(display, raw)
+        _panel(ax, display, times, raw, limits)
         for period in periods:
             # +1 day so that a single session is a visible band, not a zero-width line.
             ax.axvspan(
@@ -86,27 +109,42 @@ def series_chart(site_series: BodySiteSeries, *, fmt: str = "png", dpi: int = 10
                 alpha=0.25,
                 linewidth=0,
             )
-        ax.grid(True, alpha=0.3)
-    if periods:
-        kinds = sorted({p.kind for p in periods})
-        handles = [Patch(color=_KIND_COLOURS.get(k, "#9e9e9e"), alpha=0.4, label=k) for k in kinds]
-        ax_extent.legend(handles=handles, loc="upper right", fontsize=8, title="treatment")
-    if not points:
-        ax_extent.text(0.5, 0.5, "no analysed photos", ha="center", va="center",
-                       transform=ax_extent.transAxes)  # fmt: skip
+    fig.suptitle(str(site_series.body_site), fontsize=11)
+    handles = [Patch(color=_BAND_COLOUR, alpha=_BAND_ALPHA, label="baseline ± MDC")]
+    kinds = sorted({p.kind for p in periods})
+    handles += [Patch(color=_KIND_COLOURS.get(k, "#9e9e9e"), alpha=0.4, label=k) for k in kinds]
+    axes[0].legend(handles=handles, loc="upper right", fontsize=7, ncols=len(handles))
     locator = AutoDateLocator()
-    ax_de.xaxis.set_major_locator(locator)
-    ax_de.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    axes[-1].xaxis.set_major_locator(locator)
+    axes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return fig
 
+
+def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange) -> None:
+    ax.set_title(display.title, loc="left", fontsize=9)
+    ax.set_gid(f"panel-{display.key}")
+    if limits.baseline is not None:
+        band = ax.axhspan(
+            limits.baseline - limits.mdc,
+            limits.baseline + limits.mdc,
+            color=_BAND_COLOUR,
+            alpha=_BAND_ALPHA,
+            linewidth=0,
+        )
+        band.set_gid(f"mdc-band-{display.key}")
+        ax.axhline(limits.baseline, color=_BAND_COLOUR, linewidth=0.8, linestyle="--")
+    _line(ax, times, [display.value(v) for v in raw], display.colour)
+    ax.set_ylim(limits.low, limits.high)
+    ax.set_ylabel(display.unit)
+    ax.grid(True, alpha=0.3)
+
+
+def _save(fig: Figure, fmt: str) -> bytes:
     buffer = io.BytesIO()
     # No creation date in the metadata: the same series gives the same bytes.
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
     fig.savefig(buffer, format=fmt, metadata=metadata)
     return buffer.getvalue()
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else 100.0 * value
 
 
 def _line(ax, times, values, colour: str) -> None:

@@ -39,7 +39,11 @@ _MEASURE_INFO = {  # display, unit, UCUM code
     "lesion_skin_fraction": ("Lesion area as a fraction of visible skin", "fraction", "1"),
     "delta_e2000": ("CIEDE2000 colour difference, lesion vs perilesional skin", "ΔE00", "1"),
     "ita_difference": ("Individual typology angle, lesion minus surrounding", "degrees", "deg"),
-    "rgb_mean_difference": ("Mean RGB difference, lesion minus non-lesion (8-bit)", "levels", "1"),
+    "rgb_mean_difference": (
+        "Mean RGB difference, lesion minus the rest of the photo incl. background (8-bit)",
+        "levels",
+        "1",
+    ),
 }
 _GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
 

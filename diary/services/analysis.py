@@ -202,7 +202,7 @@ def _analysis_create(
         lesion_skin_fraction=report.lesion_skin_fraction,
         delta_e2000=report.delta_e2000,
         ita_difference=report.ita_difference,
-        rgb_mean_difference=report.rgb_mean_difference,
+        rgb_mean_difference=report.rgb_mean_difference_vs_rest,
         grade=report.grade or "",
     )
     # Files first (storage cannot join the transaction); removed again if the row is not kept.

@@ -4,8 +4,9 @@ The paper graded severity by hand-picking one photo per level; its thresholds we
 Both defaults here are derived from its three examples, and are therefore provisional until
 calibrated against dermatologist-graded photos:
 
-- :data:`PAPER_THRESHOLDS` grade ``rgb_mean_difference`` at the midpoints between the paper's
-  examples: (44.8 + 26.2) / 2 = 35.5 and (26.2 + 17.0) / 2 = 21.6.
+- :data:`PAPER_THRESHOLDS` grade ``rgb_mean_difference_vs_rest`` (the paper's lesion vs everything
+  else) at the midpoints between the paper's examples: (44.8 + 26.2) / 2 = 35.5 and
+  (26.2 + 17.0) / 2 = 21.6.
 - :data:`DEFAULT_THRESHOLDS` grade ``delta_e2000`` (lesion vs perilesional ring). Each paper example
   is read as two neutral greys (lesion mean, non-lesion mean), converted to CIELAB and compared with
   CIEDE2000: high 17.69, medium 10.38, low 4.67; the midpoints are 14.0 and 7.5.
@@ -14,6 +15,8 @@ calibrated against dermatologist-graded photos:
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .report import LEGACY_KEYS
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -31,8 +34,8 @@ GRADEABLE_MEASURES = (
     "delta_e2000_skin",
     "delta_l",
     "ita_difference",
-    "rgb_mean_difference",
-    "rgb_skin_mean_difference",
+    "rgb_mean_difference_vs_rest",
+    "rgb_mean_difference_vs_skin",
     "lesion_skin_fraction",
 )
 
@@ -47,6 +50,8 @@ class GradeThresholds:
     rationale: str = ""
 
     def __post_init__(self) -> None:
+        # Thresholds stored before the rename name the old key; they grade the same measure.
+        object.__setattr__(self, "measure", LEGACY_KEYS.get(self.measure, self.measure))
         if self.measure not in GRADEABLE_MEASURES:
             raise ValueError(
                 f"GradeThresholds.measure {self.measure!r} is not one of {GRADEABLE_MEASURES}"
@@ -64,7 +69,7 @@ class GradeThresholds:
 
 
 PAPER_THRESHOLDS = GradeThresholds(
-    measure="rgb_mean_difference",
+    measure="rgb_mean_difference_vs_rest",
     high=35.5,
     medium=21.6,
     rationale="midpoints between the paper's three examples (44.8 high, 26.2 medium, 17.0 low)",

@@ -15,9 +15,11 @@ from .regions import lesion_extent, split_regions
 from .report import Reason, SeverityReport, Triplet
 from .skin import SkinRule, skin_mask
 
-__all__ = ["measure_severity"]
+__all__ = ["NORMALISATION_REFERENCES", "measure_severity"]
 
 _MAX_LAB_PIXELS = 1 << 20
+#: Which pixels grey-world and white-patch are estimated from.
+NORMALISATION_REFERENCES = ("skin", "photo")
 
 
 def measure_severity(
@@ -26,6 +28,7 @@ def measure_severity(
     *,
     pixels_per_cm: float | None = None,
     normalisation: str | None = "grey_world",
+    normalisation_reference: str = "skin",
     thresholds: GradeThresholds | None = None,
     colour_card: Sequence[ColourCardPatch] | None = None,
     skin_rule: SkinRule | None = None,
@@ -41,6 +44,10 @@ def measure_severity(
     ``"grey_world"``, ``"white_patch"`` or ``"colour_card"`` (then ``colour_card`` marks the
     patches) and affects the Lab/ΔE/ITA° measures only; the RGB measures stay the paper's, on the
     photo as taken, and ITA° uses the photo as taken unless a colour card calibrated it.
+    ``normalisation_reference`` is ``"skin"`` (default: grey-world is estimated from the
+    non-lesion skin, so the background cannot move the contrast measures) or ``"photo"`` (the
+    whole photo, as before issue 12; kept for comparisons). White-patch is defined by the photo's
+    brightest pixels, which healthy skin does not contain, so it always uses the whole photo.
     ``thresholds`` selects the measure and cut-offs of ``grade`` (default
     :data:`~segmentation.severity.grading.DEFAULT_THRESHOLDS`). The ring is
     ``ring_width_fraction`` x sqrt(H·W) pixels wide. Colours of a region with fewer than
@@ -58,8 +65,12 @@ def measure_severity(
         raise ValueError("min_lesion_pixels must be at least 1")
     if not 0.0 <= min_component_fraction < 1.0:
         raise ValueError("min_component_fraction must be in [0, 1)")
+    if normalisation_reference not in NORMALISATION_REFERENCES:
+        raise ValueError(
+            f"unknown normalisation_reference {normalisation_reference!r}; "
+            f"expected one of {NORMALISATION_REFERENCES}"
+        )
     thresholds = thresholds or DEFAULT_THRESHOLDS
-    matrix, clamped = normalisation_matrix(image, method=normalisation, colour_card=colour_card)
 
     regions = split_regions(
         lesion, skin_mask(image, rule=skin_rule), ring_fraction=ring_width_fraction
@@ -68,6 +79,14 @@ def measure_severity(
     n_visible = int(regions.visible_skin.sum())
     n_nonlesion_skin = int(regions.nonlesion_skin.sum())
     n_ring = int(regions.ring.sum())
+    skin_found = n_nonlesion_skin >= min_lesion_pixels
+    reference = _reference(normalisation, normalisation_reference, skin_found)
+    matrix, clamped = normalisation_matrix(
+        image,
+        method=normalisation,
+        colour_card=colour_card,
+        reference=regions.nonlesion_skin if reference == "skin" else None,
+    )
     reasons: list[str] = []
     if clamped:
         reasons.append("normalisation_gain_clamped")
@@ -77,7 +96,6 @@ def measure_severity(
         reasons.append("full_mask")
     elif n_lesion < min_lesion_pixels:
         reasons.append("lesion_too_small")
-    skin_found = n_nonlesion_skin >= min_lesion_pixels
     if not skin_found and not lesion.all():
         reasons.append("no_skin_found")
     colour_ok = n_lesion >= min_lesion_pixels and not lesion.all()
@@ -99,7 +117,8 @@ def measure_severity(
     skin_px = image[regions.nonlesion_skin] if colour_ok and skin_found else None
     ring_px = image[regions.ring] if ring_ok else None
 
-    # The paper's measure: raw RGB, lesion vs every non-lesion pixel (background included).
+    # The paper's measure: raw RGB, lesion vs every non-lesion pixel (background included), so
+    # it changes with the background by construction; the skin-only variant does not.
     rgb_lesion = rgb_nonlesion = rgb_skin = None
     if lesion_px is not None:
         total = image.reshape(-1, 3).sum(axis=0, dtype=np.int64)
@@ -138,8 +157,8 @@ def measure_severity(
         "delta_e2000_skin": _de(lab_lesion, lab_skin),
         "delta_l": delta_l,
         "ita_difference": _minus(ita_lesion, ita_surrounding),
-        "rgb_mean_difference": None if rgb_diff is None else float(np.mean(rgb_diff)),
-        "rgb_skin_mean_difference": None
+        "rgb_mean_difference_vs_rest": None if rgb_diff is None else float(np.mean(rgb_diff)),
+        "rgb_mean_difference_vs_skin": None
         if rgb_skin_diff is None
         else float(np.mean(rgb_skin_diff)),
         "lesion_skin_fraction": lesion_skin_fraction,
@@ -147,6 +166,7 @@ def measure_severity(
     height, width = lesion.shape
     return SeverityReport(
         normalisation=normalisation,
+        normalisation_reference=reference,
         segmenter=segmenter,
         image_width=int(width),
         image_height=int(height),
@@ -165,9 +185,9 @@ def measure_severity(
         rgb_lesion_mean=rgb_lesion,
         rgb_nonlesion_mean=rgb_nonlesion,
         rgb_difference=rgb_diff,
-        rgb_mean_difference=values["rgb_mean_difference"],
+        rgb_mean_difference_vs_rest=values["rgb_mean_difference_vs_rest"],
         rgb_nonlesion_skin_mean=rgb_skin,
-        rgb_skin_mean_difference=values["rgb_skin_mean_difference"],
+        rgb_mean_difference_vs_skin=values["rgb_mean_difference_vs_skin"],
         lab_lesion_mean=lab_lesion,
         lab_ring_mean=lab_ring,
         lab_skin_mean=lab_skin,
@@ -179,12 +199,20 @@ def measure_severity(
         ita_surrounding=ita_surrounding,
         ita_difference=values["ita_difference"],
         ita_source=ita_source,
-        paper_grade=grade_value(values["rgb_mean_difference"], PAPER_THRESHOLDS),
+        paper_grade=grade_value(values["rgb_mean_difference_vs_rest"], PAPER_THRESHOLDS),
         grade=grade_value(values[thresholds.measure], thresholds),
         grade_measure=thresholds.measure,
         grade_thresholds=thresholds.as_dict(),
         reasons=tuple(Reason.of(code) for code in dict.fromkeys(reasons)),
     )
+
+
+def _reference(normalisation: str | None, requested: str, skin_found: bool) -> str | None:
+    """The reference actually used: none without a scene-estimated normalisation; the whole photo
+    for white-patch, and when too little skin was found (then no contrast is reported anyway)."""
+    if normalisation is None or normalisation == "colour_card":
+        return None
+    return requested if skin_found and normalisation == "grey_world" else "photo"
 
 
 def _triplet(values: np.ndarray) -> Triplet:

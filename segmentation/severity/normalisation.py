@@ -3,12 +3,14 @@
 All methods are diagonal (von Kries) or 3x3 corrections in *linear* sRGB, which is where a change
 of illuminant colour or of exposure acts as a per-channel gain:
 
-- ``"grey_world"``: each channel's mean over the whole photo is mapped to the same fixed mid grey
-  (sRGB 128, linear 0.216). Cancels a global white-balance cast *and* a global exposure
-  change exactly (up to clipping in the original JPEG). Assumes the scene averages to grey; a
-  close-up filled with skin is pulled towards grey too, which shifts ITA° (see docs/severity.md).
+- ``"grey_world"``: each channel's mean over the ``reference`` pixels (the whole photo when none
+  are given) is mapped to the same fixed mid grey (sRGB 128, linear 0.216). Cancels a global
+  white-balance cast *and* a global exposure change exactly (up to clipping in the original
+  JPEG). Over the whole photo it assumes the scene averages to grey, so the background (a white
+  wall, a blue towel) changes the gains; ``measure_severity`` therefore passes the non-lesion skin
+  as the reference, which maps the patient's healthy skin to grey whatever surrounds it.
 - ``"white_patch"``: each channel's ``white_percentile`` (default 99th; the 8-bit level where the
-  cumulative share first reaches it) is mapped to white.
+  cumulative share first reaches it) over the ``reference`` pixels is mapped to white.
   Assumes the brightest pixels are white or neutral; on vitiligo that is often the lesion itself.
 - ``"colour_card"``: the caller marks one or more patches of a reference card with their known
   sRGB values; one or two patches give per-channel gains, three or more a least-squares 3x3
@@ -80,11 +82,16 @@ def normalise_colours(
     method: str | None,
     colour_card: Sequence[ColourCardPatch] | None = None,
     white_percentile: float = 99.0,
+    reference: np.ndarray | None = None,
 ) -> NormalisationResult:
     """Apply ``method`` (one of :data:`NORMALISATIONS`, or None for no change) to an 8-bit RGB
-    photo and return float sRGB."""
+    photo and return float sRGB. ``reference`` as in :func:`normalisation_matrix`."""
     matrix, clamped = normalisation_matrix(
-        image, method=method, colour_card=colour_card, white_percentile=white_percentile
+        image,
+        method=method,
+        colour_card=colour_card,
+        white_percentile=white_percentile,
+        reference=reference,
     )
     rgb = apply_normalisation(image.reshape(-1, 3), matrix).reshape(image.shape)
     return NormalisationResult(rgb=rgb, matrix=matrix, clamped=clamped)
@@ -96,9 +103,15 @@ def normalisation_matrix(
     method: str | None,
     colour_card: Sequence[ColourCardPatch] | None = None,
     white_percentile: float = 99.0,
+    reference: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The 3x3 linear-light correction that ``method`` estimates from the photo, and whether a
-    gain had to be clamped. Cheap on large photos: statistics come from 8-bit histograms."""
+    gain had to be clamped. Cheap on large photos: statistics come from 8-bit histograms.
+
+    ``reference`` is an optional (H, W) bool mask: grey-world and white-patch statistics are then
+    taken over those pixels only (e.g. the non-lesion skin), so the rest of the photo does not
+    move the gains. A colour card is its own reference and ignores it.
+    """
     check_image(image)
     if method is not None and method not in NORMALISATIONS:
         raise ValueError(f"unknown normalisation {method!r}; expected one of {NORMALISATIONS}")
@@ -111,14 +124,15 @@ def normalisation_matrix(
     if method == "colour_card":
         matrix = _card_matrix(image, colour_card)
     else:
+        pixels = _reference_pixels(image, reference)
         # Per-channel histograms of the 8-bit values: exact linear means and percentiles without
         # converting every pixel of a 12-megapixel photo to float.
-        counts = np.stack([np.bincount(image[..., c].ravel(), minlength=256) for c in range(3)])
+        counts = np.stack([np.bincount(pixels[:, c], minlength=256) for c in range(3)])
         if method == "grey_world":
-            means = counts @ _LINEAR_LUT.astype(np.float64) / image[..., 0].size
+            means = counts @ _LINEAR_LUT.astype(np.float64) / len(pixels)
             matrix = np.diag(_GREY_TARGET / np.maximum(means, 1e-6))
         else:
-            rank = np.cumsum(counts, axis=1) / image[..., 0].size
+            rank = np.cumsum(counts, axis=1) / len(pixels)
             levels = np.argmax(rank >= white_percentile / 100.0 - 1e-12, axis=1)
             matrix = np.diag(1.0 / np.maximum(_LINEAR_LUT[levels].astype(np.float64), 1e-6))
     gains = np.diag(matrix)
@@ -135,6 +149,21 @@ def apply_normalisation(pixels: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         return pixels.astype(np.float32) / np.float32(255.0)
     corrected = _LINEAR_LUT[pixels] @ matrix.T.astype(np.float32)
     return linear_to_srgb(np.maximum(corrected, 0))
+
+
+def _reference_pixels(image: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    """The (N, 3) pixels the statistics are taken over: the whole photo, or the reference mask's."""
+    if reference is None:
+        return image.reshape(-1, 3)
+    if not isinstance(reference, np.ndarray) or reference.dtype != np.bool_:
+        raise ValueError("reference must be a bool numpy array")
+    if reference.shape != image.shape[:2]:
+        raise ValueError(
+            f"reference shape {reference.shape} does not match the image's {image.shape[:2]}"
+        )
+    if not reference.any():
+        raise ValueError("reference marks no pixel to estimate the normalisation from")
+    return image[reference]
 
 
 def _card_matrix(image: np.ndarray, patches: Sequence[ColourCardPatch] | None) -> np.ndarray:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-__all__ = ["REASON_MESSAGES", "Reason", "SeverityReport"]
+__all__ = ["LEGACY_KEYS", "REASON_MESSAGES", "Reason", "SeverityReport"]
+
+#: Keys of analyses stored before the RGB measures were renamed (issue 12), and the key each
+#: became. ``as_dict`` still writes them, so stored ``measures`` and their readers keep working.
+LEGACY_KEYS: dict[str, str] = {
+    "rgb_mean_difference": "rgb_mean_difference_vs_rest",
+    "rgb_skin_mean_difference": "rgb_mean_difference_vs_skin",
+}
 
 #: Machine-readable reason codes and the human message attached to each.
 REASON_MESSAGES: dict[str, str] = {
@@ -38,11 +45,14 @@ class SeverityReport:
     """All measures of one photo and one lesion mask. Undefined values are None, never NaN.
 
     RGB values are the paper's (0..255, on the photo as taken); Lab and ΔE are measured after the
-    optional colour normalisation named in ``normalisation``; ITA° on the colours named in
+    optional colour normalisation named in ``normalisation``, estimated from the pixels named in
+    ``normalisation_reference`` ("skin": the non-lesion skin; "photo": the whole photo; None when
+    there is no normalisation or a colour card is the reference); ITA° on the colours named in
     ``ita_source`` ("as_taken", or "colour_card" when a card calibrated the photo).
     """
 
     normalisation: str | None
+    normalisation_reference: str | None
     segmenter: str | None
     image_width: int
     image_height: int
@@ -63,9 +73,12 @@ class SeverityReport:
     rgb_lesion_mean: Triplet | None
     rgb_nonlesion_mean: Triplet | None
     rgb_difference: Triplet | None
-    rgb_mean_difference: float | None
+    # Lesion vs *every* other pixel, background included: the paper's, background-dependent by
+    # construction and kept for fidelity to the paper.
+    rgb_mean_difference_vs_rest: float | None
     rgb_nonlesion_skin_mean: Triplet | None
-    rgb_skin_mean_difference: float | None
+    # Lesion vs non-lesion skin only: the same difference without the background.
+    rgb_mean_difference_vs_skin: float | None
     # Perceptual contrast
     lab_lesion_mean: Triplet | None
     lab_ring_mean: Triplet | None
@@ -98,7 +111,8 @@ class SeverityReport:
         return tuple(reason.code for reason in self.reasons)
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-serialisable dict: tuples become lists, reasons become {code, message} dicts."""
+        """JSON-serialisable dict: tuples become lists, reasons become {code, message} dicts; the
+        :data:`LEGACY_KEYS` are repeated under their old names."""
         out: dict[str, object] = {}
         for item in fields(self):
             value = getattr(self, item.name)
@@ -110,4 +124,6 @@ class SeverityReport:
                 out[item.name] = dict(value)
             else:
                 out[item.name] = value
+        for legacy, key in LEGACY_KEYS.items():
+            out[legacy] = out[key]
         return out

@@ -1,7 +1,7 @@
 """A clinician's progression page in a real browser (Debian's Chromium through Playwright).
 
 Checks that the chart and the mask overlays actually load (``naturalWidth > 0``), not only that
-the tags are there, and keeps a screenshot under test-artifacts/.
+the tags are there, and keeps screenshots under test-artifacts/ (kept by CI as artifacts).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from diary.progression.display import CLINICAL_MEASURES, MIN_AXIS_SPAN_MDCS, VERDICTS
 from tests.conftest import IN_CI
-from tests.factories import BodySiteFactory, TreatmentEntryFactory
+from tests.factories import BodySiteFactory, PhotoFactory, TreatmentEntryFactory
 from tests.progression.conftest import START, analysed_photo
 
 # Sync Playwright runs an event loop in this thread; Django's ORM refuses that without this.
@@ -99,4 +100,105 @@ def test_clinician_sees_chart_and_overlays(live_server, browser, clinician, pati
         live_server.url + reverse("admin:diary_patient_progression", args=[patient_b.pk])
     )
     assert response.status == 404
+    page.close()
+
+
+def _log_in(page, live_server, user) -> None:
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "correct-horse-battery")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def _broken_links(page) -> dict[str, int]:
+    """Every link on the page fetched with the viewer's session: those that do not answer 200."""
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    assert hrefs, "the page has no links at all"
+    statuses = {href: page.request.get(href).status for href in dict.fromkeys(hrefs)}
+    return {href: status for href, status in statuses.items() if status != 200}
+
+
+def test_page_reads_like_a_clinical_chart(live_server, browser, clinician, patient_a):
+    """Issue 12 §4, on a page with one empty and one populated body site."""
+    empty = BodySiteFactory(patient=patient_a, label="right knee")
+    PhotoFactory(body_site=empty, taken_at=START)  # uploaded, never analysed
+    site = BodySiteFactory(patient=patient_a, label="left hand, dorsum")
+    # The extent falls by 20 points; ΔE wobbles by 0.15, far below its MDC.
+    for i, (fraction, delta_e) in enumerate([(0.42, 12.0), (0.36, 12.1), (0.30, 11.95),
+                                             (0.26, 12.15), (0.22, 12.05)]):  # fmt: skip
+        analysed_photo(
+            body_site=site,
+            taken_at=START + dt.timedelta(days=30 * i),
+            lesion_skin_fraction=fraction,
+            delta_e2000=delta_e,
+        )
+    TreatmentEntryFactory(patient=patient_a, body_site=site, date=START.date())
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    _log_in(page, live_server, clinician)
+    page.goto(live_server.url + reverse("admin:diary_patient_progression", args=[patient_a.pk]))
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # The empty site: its heading and one line of text; no chart, no table, no timeline.
+    empty_section = page.locator(f"section[data-body-site='{empty.pk}']")
+    lines = [line for line in empty_section.inner_text().splitlines() if line.strip()]
+    assert lines == [str(empty), "No analysed photos of this body site yet."]
+    assert empty_section.locator("img, table, canvas, svg").count() == 0
+    empty_section.screenshot(path=str(ARTIFACTS / "progression-empty-site.png"))
+
+    # The populated site: the chart loads, and names its panels as the table names its rows.
+    section = page.locator(f"section[data-body-site='{site.pk}']")
+    assert all(width > 0 for width in _loaded(page, f"section[data-body-site='{site.pk}'] img"))
+    titles = [display.title for display in CLINICAL_MEASURES]
+    assert "Depigmented area, % of visible skin" in titles and "Colour contrast ΔE2000" in titles
+    rows = section.locator("table.progression-trend tbody tr")
+    assert rows.locator("th").all_inner_texts() == titles
+    alt = section.locator("img.progression-chart").get_attribute("alt")
+    assert alt == f"Chart of {site}: " + "; ".join(titles)
+    # One unit everywhere: the extent in % of skin, never as a 0-1 fraction, never a code name.
+    extent = rows.nth(0).locator("td").all_inner_texts()
+    assert extent[:3] == ["42.0 %", "22.0 %", "-20.0 %"]
+    assert extent[4] == "6.0 %"  # its MDC, in the same unit
+    text = page.inner_text("#content-main")
+    for code in ("lesion_skin_fraction", "delta_e2000", "ita_difference", "insufficient_data"):
+        assert code not in text
+
+    # Each axis spans at least a few MDCs and keeps baseline ± MDC in view.
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        low, high, mdc = (float(row.get_attribute(f"data-{k}")) for k in ("axis-low", "axis-high",
+                                                                           "mdc"))  # fmt: skip
+        baseline = float(row.get_attribute("data-baseline"))
+        assert high - low >= MIN_AXIS_SPAN_MDCS * mdc - 1e-6
+        assert high >= baseline + mdc and (low <= baseline - mdc or low == 0.0)
+    delta_e = rows.nth(1)
+    assert delta_e.locator("td").last.inner_text() == "Stable"
+    assert "baseline" in page.inner_text("#content-main") and "MDC" in text
+
+    # Every verdict shown is explained on the page, in one sentence each.
+    explained = dict(
+        zip(
+            page.locator("#verdicts dt").all_inner_texts(),
+            page.locator("#verdicts dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert explained == {label: sentence for label, sentence in VERDICTS.values()}
+    shown = set(section.locator("td[class^=status-], .site-verdict span").all_inner_texts())
+    assert shown and shown <= set(explained)
+    assert "Improving" in shown
+
+    section.screenshot(path=str(ARTIFACTS / "progression-populated-site.png"))
+    page.screenshot(path=str(ARTIFACTS / "progression-page.png"), full_page=True)
+
+    # No link the clinician cannot open: on this page and on the patient's record it links to.
+    assert _broken_links(page) == {}
+    page.click(
+        f".breadcrumbs a[href='{reverse('admin:diary_patient_change', args=[patient_a.pk])}']"
+    )
+    page.wait_for_selector("#patient_form")
+    assert _broken_links(page) == {}
+    assert patient_a.user.username in page.inner_text("#patient_form")
+    page.screenshot(path=str(ARTIFACTS / "patient-record-clinician.png"), full_page=True)
     page.close()

@@ -133,7 +133,7 @@ def test_colour_card_box_outside_the_image():
 
 def test_paper_thresholds_are_the_midpoints_of_its_examples():
     high, medium, low = 44.8, 26.2, 17.0
-    assert PAPER_THRESHOLDS.measure == "rgb_mean_difference"
+    assert PAPER_THRESHOLDS.measure == "rgb_mean_difference_vs_rest"
     assert PAPER_THRESHOLDS.high == pytest.approx((high + medium) / 2)
     assert PAPER_THRESHOLDS.medium == pytest.approx((medium + low) / 2)
     for value, grade in ((high, "high"), (medium, "medium"), (low, "low")):

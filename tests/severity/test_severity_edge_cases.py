@@ -14,7 +14,13 @@ from segmentation.severity import ColourCardPatch, measure_severity
 
 from .conftest import BACKGROUND, make_scene
 
-COLOUR_KEYS = ("delta_e2000", "delta_e2000_skin", "delta_l", "ita_lesion", "rgb_mean_difference")
+COLOUR_KEYS = (
+    "delta_e2000",
+    "delta_e2000_skin",
+    "delta_l",
+    "ita_lesion",
+    "rgb_mean_difference_vs_rest",
+)
 
 
 def _codes(report):
