@@ -41,11 +41,15 @@ def photo_create(
     Returns ``(photo, created)``: the same bytes uploaded again for the same patient return the
     photo stored the first time, with ``created=False``.
     """
-    decoded = decode_photo(
-        _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
-        max_pixels=settings.PHOTO_MAX_PIXELS,
-        min_side=settings.PHOTO_MIN_SIDE,
-    )
+    try:
+        decoded = decode_photo(
+            _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
+            max_pixels=settings.PHOTO_MAX_PIXELS,
+            min_side=settings.PHOTO_MIN_SIDE,
+        )
+    except ServiceError as error:
+        error.field = "image"  # everything refused so far is about the uploaded file
+        raise
     patient = body_site.patient
     existing = Photo.objects.filter(patient=patient, sha256=decoded.sha256).first()
     if existing is not None:
