@@ -33,16 +33,26 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {
-            "detail": "Invalid input.",
-            "code": "invalid",
-            "errors": exc.get_full_details(),
-        }
+        errors = exc.get_full_details()
+        if _codes(errors) == {"does_not_exist"}:
+            # Only ids naming nothing the requester may see: the answer their own URL would give,
+            # so that a filter or a body is no oracle for another patient's ids either.
+            response.status_code = status.HTTP_404_NOT_FOUND
+            response.data = {"detail": "Not found.", "code": "not_found", "errors": errors}
+        else:
+            response.data = {"detail": "Invalid input.", "code": "invalid", "errors": errors}
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         code = detail.code if hasattr(detail, "code") else exc.default_code
         response.data = {"detail": str(detail), "code": str(code)}
     return response
+
+
+def _codes(details) -> set[str]:
+    if isinstance(details, dict) and set(details) == {"message", "code"}:
+        return {str(details["code"])}
+    items = details.values() if isinstance(details, dict) else details
+    return set().union(*(_codes(item) for item in items)) if items else set()
 
 
 def json_not_found(request, exception=None):

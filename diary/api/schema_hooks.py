@@ -29,6 +29,11 @@ def add_common_responses(result: dict, generator, request, public) -> dict:
             responses = operation.setdefault("responses", {})
             # diary.middleware: the database unreachable, or the audit event not writable.
             responses.setdefault("503", _error("Briefly unavailable; nothing was stored"))
+            if "requestBody" in operation or any(
+                p.get("in") == "query" for p in operation.get("parameters", [])
+            ):
+                # diary.api.errors: an id in a body or a filter that names nothing visible.
+                responses.setdefault("404", _error("An id names nothing you may see"))
             if "requestBody" in operation:
                 responses.setdefault("413", _error("The request body is too large"))
                 responses.setdefault("415", _error("Unsupported request content type"))

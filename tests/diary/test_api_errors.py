@@ -81,7 +81,6 @@ def test_a_text_file_named_jpg_says_what_is_wrong_with_the_image(patient_a):
         ({"image": ("s.png", photo_bytes((8, 8)))}, "image", "too_small", "at least 16"),
         ({"site": None}, "body_site", "required", "required"),
         ({"site": "abc"}, "body_site", "incorrect_type", "Expected pk value"),
-        ({"site": 999_999}, "body_site", "does_not_exist", "does not exist"),
         ({"taken_at": "yesterday"}, "taken_at", "invalid", "Datetime has wrong format"),
     ],
 )
@@ -142,3 +141,31 @@ def test_a_blank_query_parameter_is_a_400_naming_it(patient_a, name, query):
     if name == "chart":
         kept += f"&body_site={site.pk}"
     assert client.get(f"{path}?{kept}").status_code in (200, 404)  # 404: ?page=2 has no rows
+
+
+@pytest.mark.parametrize(
+    ("name", "query"),
+    [
+        ("api:photo-list", "body_site={other_site}"),
+        ("api:photo-list", "patient=999999"),
+        ("api:treatment-list", "body_site=0"),
+        ("api:body-site-list", "patient={other_patient}"),
+    ],
+)
+def test_an_id_filter_naming_nothing_visible_is_a_404(patient_a, patient_b, name, query):
+    other_site = BodySiteFactory(patient=patient_b)
+    query = query.format(other_site=other_site.pk, other_patient=patient_b.pk)
+    response = client_for(patient_a.user).get(f"{reverse(name)}?{query}")
+    assert response.status_code == 404, response.content
+    [field] = response.json()["errors"]
+    assert response.json()["errors"][field][0]["code"] == "does_not_exist"
+    # Not an id at all is still a plain 400.
+    bad = client_for(patient_a.user).get(f"{reverse(name)}?{field}=abc")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+
+def test_an_upload_to_a_site_that_does_not_exist_is_a_404_naming_body_site(patient_a):
+    response = _upload(patient_a.user, {"image": _image("p.png", photo_bytes()), "body_site": 0})
+    assert response.status_code == 404
+    assert response.json()["errors"]["body_site"][0]["code"] == "does_not_exist"
+    assert Photo.objects.count() == 0
