@@ -1,4 +1,5 @@
-"""Request-level guards: oversized bodies refused before parsing, database outages answered 503.
+"""Request-level guards: oversized bodies refused before parsing, blank query parameters refused,
+database outages answered 503.
 
 Both answer in the API's JSON error shape (``{"detail", "code"}``, diary.api.errors) so the app
 can tell "try again later" from a bug.
@@ -44,6 +45,33 @@ class RequestSizeLimitMiddleware:
                 },
                 status=413,
             )
+        return self.get_response(request)
+
+
+class BlankQueryParameterMiddleware:
+    """400 for ``?body_site=`` (any query parameter with an empty value) under ``/api/``.
+
+    DRF and django-filter read an empty value as "parameter absent", so ``?body_site=`` listed
+    every site and ``?page=`` the first page without a word. A client that sends an empty value
+    has almost always lost a variable on the way; saying so beats a plausible wrong answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            blank = [name for name, values in request.GET.lists() if "" in values]
+            if blank:
+                message = "This parameter may not be blank: give it a value or leave it out."
+                return JsonResponse(
+                    {
+                        "detail": "Invalid input.",
+                        "code": "invalid",
+                        "errors": {name: [{"message": message, "code": "blank"}] for name in blank},
+                    },
+                    status=400,
+                )
         return self.get_response(request)
 
 

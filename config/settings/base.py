@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses an oversized body by its Content-Length before anything parses or spools it.
     "diary.middleware.RequestSizeLimitMiddleware",
+    # ``?body_site=`` under /api/ is a 400, not a silently ignored filter.
+    "diary.middleware.BlankQueryParameterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -155,6 +157,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies; the photo upload alone takes multipart (diary/api/photos.py). Offering forms
+    # too made generated clients send fields as strings (a null body_site became "None").
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Content negotiation by the Accept header only: the file routes have their own URLs
+    # (chart.png, export.csv), so a ``?format=`` parameter would only duplicate them.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [

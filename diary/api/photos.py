@@ -19,7 +19,12 @@ from . import serializers as s
 from .filters import PhotoFilter
 from .schema import E400, E401, E404, E413
 
-_FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file (image/jpeg or image/png)")
+# The real media types, so that a generated client reads bytes rather than calling .json().
+_PHOTO = {
+    (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The photo")
+    for media_type in ("image/jpeg", "image/png")  # what decode_photo stores
+}
+_PNG = {(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="A PNG image")}
 
 
 def _file_response(field_file, *, filename: str) -> FileResponse:
@@ -104,19 +109,19 @@ class PhotoViewSet(
     def perform_destroy(self, instance) -> None:
         photo_delete(photo=instance)
 
-    @extend_schema(responses={200: _FILE, **E401, **E404}, summary="The photo (metadata stripped)")
+    @extend_schema(responses={**_PHOTO, **E401, **E404}, summary="The photo (metadata stripped)")
     @action(detail=True, methods=["get"])
     def image(self, request, pk=None):
         photo = self.get_object()
         return _file_response(photo.image, filename=f"photo-{photo.pk}{_suffix(photo.image)}")
 
-    @extend_schema(responses={200: _FILE, **E401, **E404}, summary="The latest lesion mask (PNG)")
+    @extend_schema(responses={**_PNG, **E401, **E404}, summary="The latest lesion mask (PNG)")
     @action(detail=True, methods=["get"])
     def mask(self, request, pk=None):
         analysis = self._latest_analysis()
         return _file_response(analysis.mask, filename=f"photo-{pk}-mask.png")
 
-    @extend_schema(responses={200: _FILE, **E401, **E404}, summary="The photo with its mask (PNG)")
+    @extend_schema(responses={**_PNG, **E401, **E404}, summary="The photo with its mask (PNG)")
     @action(detail=True, methods=["get"])
     def overlay(self, request, pk=None):
         analysis = self._latest_analysis()

@@ -29,15 +29,31 @@ def add_common_responses(result: dict, generator, request, public) -> dict:
             responses = operation.setdefault("responses", {})
             # diary.middleware: the database unreachable, or the audit event not writable.
             responses.setdefault("503", _error("Briefly unavailable; nothing was stored"))
+            if "requestBody" in operation or any(
+                p.get("in") == "query" for p in operation.get("parameters", [])
+            ):
+                # diary.api.errors: an id in a body or a filter that names nothing visible.
+                responses.setdefault("404", _error("An id names nothing you may see"))
             if "requestBody" in operation:
                 responses.setdefault("413", _error("The request body is too large"))
                 responses.setdefault("415", _error("Unsupported request content type"))
-            if any(p.get("name") == "page" for p in operation.get("parameters", [])):
+            query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+            if query:
+                # diary.middleware.BlankQueryParameterMiddleware: ``?name=`` is refused.
+                responses.setdefault("400", _error("Invalid input (a blank query parameter)"))
+                for parameter in query:
+                    _not_blank(parameter.get("schema", {}))
+            if any(p.get("name") == "page" for p in query):
                 responses.setdefault("404", _error("No such page (or not found)"))
             if (path, method) in _THROTTLED:
                 responses.setdefault("429", _error("Too many requests; see Retry-After"))
     _allow_blank_emails(result["components"]["schemas"])
     return result
+
+
+def _not_blank(schema: dict) -> None:
+    if schema.get("type") == "string" and "enum" not in schema and "format" not in schema:
+        schema.setdefault("minLength", 1)
 
 
 def _allow_blank_emails(schemas: dict) -> None:

@@ -12,7 +12,13 @@ from ..models.ownership import PATIENT_IMMUTABLE
 
 
 class UserSerializer(serializers.ModelSerializer):
-    patient_id = serializers.IntegerField(source="patient_profile.id", read_only=True, default=None)
+    patient_id = serializers.IntegerField(
+        source="patient_profile.id",
+        read_only=True,
+        default=None,
+        allow_null=True,  # clinicians and staff have no patient profile
+        help_text="The user's patient id; null for clinicians and staff.",
+    )
 
     class Meta:
         model = User

@@ -1,8 +1,8 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import photos, security, views
+from . import errors, photos, security, views
 from . import series as progression
 
 app_name = "api"
@@ -25,4 +25,6 @@ urlpatterns = [
     ),
     *progression.urlpatterns,
     path("", include(router.urls)),
+    # Last: anything else under /api/v1/ is the JSON 404, in DEBUG too (diary/api/errors.py).
+    re_path(r"^(?P<unmatched>.*)$", errors.endpoint_not_found),
 ]

@@ -22,7 +22,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ..models import Analysis, Photo
 from ..segmenters import LoadedSegmenter, segmenter_get
@@ -143,6 +143,9 @@ def _photo_image(photo: Photo) -> Image.Image:
             return image.convert("RGB")
     except SoftTimeLimitExceeded:
         raise
+    except UnidentifiedImageError as error:
+        # Pillow's message would only name the in-memory buffer (``<_io.BytesIO ...>``).
+        raise _BadPhoto("The stored photo is not a readable image (unknown format).") from error
     except Exception as error:
         raise _BadPhoto(f"The stored photo is not a readable image ({error}).") from error
 

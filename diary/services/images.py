@@ -72,7 +72,14 @@ def decode_photo(data: bytes, *, max_pixels: int, min_side: int = 16) -> Decoded
             upright = _to_rgb(ImageOps.exif_transpose(image))
     except ServiceError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError as error:
+        # Pillow's own message names the BytesIO object, which says nothing to a user.
+        raise ServiceError(
+            "The file is not a readable image: its content is not JPEG, PNG, WebP or HEIC, "
+            "whatever its name says.",
+            code="invalid_image",
+        ) from error
+    except (OSError, SyntaxError, ValueError) as error:
         raise ServiceError(
             f"The file is not a readable image ({error}).", code="invalid_image"
         ) from error

@@ -54,11 +54,15 @@ def photo_create(
             taken_at_validate(taken_at, patient=patient)
         except ValidationError as error:
             raise ValidationError({"taken_at": error.error_list}) from None
-    decoded = decode_photo(
-        _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
-        max_pixels=settings.PHOTO_MAX_PIXELS,
-        min_side=settings.PHOTO_MIN_SIDE,
-    )
+    try:
+        decoded = decode_photo(
+            _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
+            max_pixels=settings.PHOTO_MAX_PIXELS,
+            min_side=settings.PHOTO_MIN_SIDE,
+        )
+    except ServiceError as error:
+        error.field = "image"  # everything refused so far is about the uploaded file
+        raise
     existing = Photo.objects.filter(patient=patient, sha256=decoded.sha256).first()
     if existing is not None:
         return existing, False

@@ -99,8 +99,8 @@ def test_cannot_create_rows_for_an_invisible_patient(world, patient_a, clinician
             reverse("api:body-site-list"),
             {"patient": world["b"]["patient"], "region": "face", "label": "x"},
         )
-        assert response.status_code == 400
-        assert "patient" in response.json()["errors"]
+        assert response.status_code == 404  # like the patient's own URL: ids leak nothing
+        assert response.json()["errors"]["patient"][0]["code"] == "does_not_exist"
 
 
 def test_me_describes_the_user(patient_a):

@@ -125,7 +125,7 @@ def test_bad_upload_is_a_json_400_and_leaves_nothing(patient_a, content, code, _
 def test_upload_to_another_patients_body_site_is_refused(patient_a, patient_b):
     foreign = BodySiteFactory(patient=patient_b)
     response = _upload(client_for(patient_a.user), foreign, photo_bytes())
-    assert response.status_code == 400
+    assert response.status_code == 404  # like the site's own URL: ids leak nothing
     assert "body_site" in response.json()["errors"]
     assert Photo.objects.count() == 0
 

@@ -83,14 +83,19 @@ def test_the_patient_sees_their_own_series(patient_a, series_site):
 
 @pytest.mark.parametrize(
     "query",
-    [{"from": "not-a-date"}, {"from": "2025-02-01", "to": "2025-01-01"}, {"body_site": "other"}],
+    [{"from": "not-a-date"}, {"from": "2025-02-01", "to": "2025-01-01"}, {"body_site": "x"}],
 )
 def test_invalid_query_is_400(query, clinician, patient_a, series_site):
-    if query.get("body_site") == "other":
-        query = {"body_site": BodySiteFactory().pk}  # a site of someone else
     response = client_for(clinician).get(url("patient-series", patient_a, **query))
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+def test_another_patients_body_site_is_404(clinician, patient_a, series_site):
+    other = BodySiteFactory().pk  # a site of someone else: answered like a missing one
+    response = client_for(clinician).get(url("patient-series", patient_a, body_site=other))
+    assert response.status_code == 404
+    assert response.json()["errors"]["body_site"][0]["code"] == "does_not_exist"
 
 
 def test_trends_summarise_each_site(clinician, patient_a, series_site):

@@ -313,8 +313,9 @@ def _check_list(client, name, method, role, spec, rows):
     before = _rows_of(rows[side])
     response = _call(client, "post", reverse(name), spec.create(rows[side]))
     if hidden:
-        # Naming another patient's rows in a body is an invalid reference, like a missing id.
-        assert response.status_code == 400
+        # Naming another patient's rows in a body answers like their URL: 404, like a missing id.
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found" and response.json()["errors"]
         assert _rows_of(rows[side]) == before
     else:
         assert response.status_code == spec.answer("post"), response.content
