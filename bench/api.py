@@ -294,6 +294,9 @@ def main() -> None:
     parser.add_argument("--other-patients", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--naive-repeats", type=int, default=5, help="repeats of the naive 1-query-per-photo cases"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as workdir:
@@ -337,16 +340,23 @@ def main() -> None:
                 lambda: _series_in_process(patient, clinician, field_by_field),
                 r,
             ),
-            _measure("naive series (1 query/photo)", lambda: _naive_series(patient, clinician), r),
+            _measure(
+                "naive series (1 query/photo)",
+                lambda: _naive_series(patient, clinician),
+                args.naive_repeats,
+            ),
             _measure("photo list endpoint (HTTP, page of 20)", lambda: get(photos_url), r),
             _measure("photo page, selector (prefetch)", lambda: _photo_page(patient, clinician), r),
             _measure(
-                "naive photo page (1 query/photo)", lambda: _naive_photo_page(patient, clinician), r
+                "naive photo page (1 query/photo)",
+                lambda: _naive_photo_page(patient, clinician),
+                args.naive_repeats,
             ),
         ]
         print(
             f"\n{args.photos} analysed photos, {args.sites} body sites, "
-            f"{args.other_patients} other patients, {connection.vendor}, {args.repeats} repeats\n"
+            f"{args.other_patients} other patients, {connection.vendor}, {args.repeats} repeats "
+            f"({args.naive_repeats} for the naive cases)\n"
         )
         # CPU time of this process (Django, DRF, psycopg; not the database server's): on a shared
         # machine the wall clock also counts the time spent waiting for a core.
