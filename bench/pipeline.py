@@ -7,10 +7,20 @@ prefetch N), publishes the analysis of every photo at once and waits until all a
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pipeline_bench \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/3 \\
-    .venv/bin/python bench/pipeline.py --photos 48 --batch-size 8 --model lraspp
+    .venv/bin/python bench/pipeline.py --photos 32 --batch-size 8 \\
+        --images ../shared/data/vitiligo/images
 
 Prints photos per minute, the median per-photo latency (publish to ``done``), the worker's peak
-resident memory (VmHWM) and the batched/unbatched ratio, all measured in the same run.
+resident memory (VmHWM) and the batched/unbatched ratio, all measured in the same run; then, per
+mode, what one photo costs stage by stage (the worker logs each photo's milliseconds: storage
+read, decode, the prediction's pre/post-processing, the forward pass, severity measures, mask
+and overlay rendering, PNG encoding, storage writes, database writes) with each stage's share.
+
+``--model unet-lite0`` (default) is the recommended network: a segmentation_models_pytorch
+U-Net over timm's ``tf_efficientnet_lite0`` at a 256 px input, randomly initialised (the weights
+do not change the work). When the model factory has no such entry yet, the bench registers its
+own builder, in this process and in the worker it starts. ``--images DIR`` stores real photos
+(JPEG, quality 95, as uploads are stored) resized to ``--size``; without it, synthetic PNGs.
 """
 
 from __future__ import annotations
@@ -40,11 +50,13 @@ def _setup(media: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _photos(count: int, size: int) -> list[int]:
+def _photos(count: int, size: int, images: Path | None = None) -> list[int]:
     from django.core.files.base import ContentFile
 
     from diary.models import BodySite, Patient, Photo, User
     from tests.images import photo_bytes
+
+    sources = sorted(images.glob("*.jp*g")) if images else []
 
     Photo.objects.all().delete()
     user, _ = User.objects.get_or_create(username="bench-patient", defaults={"role": "patient"})
@@ -54,10 +66,63 @@ def _photos(count: int, size: int) -> list[int]:
     for n in range(count):
         photo = Photo(patient=patient, body_site=site, taken_at=_now(), taken_at_source="upload",
                       sha256=f"{n:064x}", width=size, height=size * 3 // 4)  # fmt: skip
-        content = photo_bytes((size, size * 3 // 4), colour_shift=n + 1)
-        photo.image.save("bench.png", ContentFile(content), save=True)
+        if sources:
+            content = _jpeg(sources[n % len(sources)], (size, size * 3 // 4), n)
+            photo.image.save("bench.jpg", ContentFile(content), save=True)
+        else:
+            content = photo_bytes((size, size * 3 // 4), colour_shift=n + 1)
+            photo.image.save("bench.png", ContentFile(content), save=True)
         ids.append(photo.pk)
     return ids
+
+
+def _jpeg(path: Path, size: tuple[int, int], n: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as image:
+        resized = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    resized.putpixel((0, 0), (n % 256, n // 256 % 256, 0))  # distinct bytes per photo
+    buffer = io.BytesIO()
+    resized.save(buffer, format="JPEG", quality=95, optimize=True)
+    return buffer.getvalue()
+
+
+#: --model choices: (architecture, backbone of the bench's own builder, label).
+_MODELS = {
+    "unet-lite0": ("unet", "efficientnet_lite0", "bench-unet-lite0"),
+    "lraspp": ("lraspp", "mobilenet_v3_large", "bench-lraspp"),
+}
+
+
+def _lite0_key() -> tuple[str, str]:
+    """The factory's U-Net over EfficientNet-Lite0, registering the bench's own if it has none."""
+    from torch import nn
+
+    from segmentation.core.models import MODELS
+
+    for arch, backbone in MODELS:
+        if arch == "unet" and "lite0" in backbone:
+            return arch, backbone
+
+    class _DictOutput(nn.Module):
+        # The predictor of this branch reads ``model(batch)["out"]``, like torchvision's models.
+        def __init__(self, network: nn.Module) -> None:
+            super().__init__()
+            self.network = network
+
+        def forward(self, batch):
+            return {"out": self.network(batch)}
+
+    def build(*, weights, weights_backbone, num_classes, aux_loss) -> nn.Module:
+        import segmentation_models_pytorch as smp
+
+        network = smp.Unet("tu-tf_efficientnet_lite0", encoder_weights=None, classes=num_classes)
+        return _DictOutput(network)
+
+    MODELS[("unet", "efficientnet_lite0")] = build
+    return "unet", "efficientnet_lite0"
 
 
 def _now():
@@ -76,17 +141,20 @@ def _activate(kind: str, resize: int, folder: Path) -> str:
     from segmentation.core.checkpoint import make_header
     from segmentation.services import model_register
 
-    header = make_header(arch="lraspp", backbone="mobilenet_v3_large", num_classes=2,
+    arch, backbone, name = _MODELS[kind]
+    if kind == "unet-lite0":
+        arch, backbone = _lite0_key()
+    header = make_header(arch=arch, backbone=backbone, num_classes=2,
                          resize_size=resize, crop_size=resize, mean=[0.485, 0.456, 0.406],
                          std=[0.229, 0.224, 0.225])  # fmt: skip
-    model = build_model("lraspp", "mobilenet_v3_large", num_classes=2)
+    model = build_model(arch, backbone, num_classes=2)
     path = save_checkpoint(folder / "bench.pth", model=model, header=header)
     from diary.models import Photo
 
     Photo.objects.all().delete()  # their analyses protect the previous run's model
-    SegmentationModel.objects.filter(name="bench-lraspp").delete()
-    registered = model_register(name="bench-lraspp", checkpoint_path=path, architecture="lraspp",
-                                backbone="mobilenet_v3_large", metrics={},
+    SegmentationModel.objects.filter(name=name).delete()
+    registered = model_register(name=name, checkpoint_path=path, architecture=arch,
+                                backbone=backbone, metrics={},
                                 training_data="random init (benchmark)", activate=True)  # fmt: skip
     return registered.version_label
 
@@ -101,8 +169,9 @@ def _purge() -> None:
 
 def _start_worker(batch_size: int, media: Path, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PIPELINE_BATCH_SIZE": str(batch_size), "DJANGO_MEDIA_ROOT": str(media),
-           "PIPELINE_BATCH_INTERVAL_SECONDS": "0.5", "DJANGO_LOG_LEVEL": "WARNING"}  # fmt: skip
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu",
+           "PIPELINE_BATCH_INTERVAL_SECONDS": "0.5", "DJANGO_LOG_LEVEL": "INFO"}  # fmt: skip
+    # Through this script, which registers the bench's model builder before Celery starts.
+    command = [sys.executable, __file__, "--as-worker", "-A", "config", "worker", "-Q", "gpu",
                "--pool", "solo", "--prefetch-multiplier", str(batch_size), "--without-gossip",
                "--without-mingle", "-n", f"bench{batch_size}@%h", "--loglevel", "INFO"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),
@@ -139,6 +208,8 @@ def _run(mode: str, batch_size: int, ids: list[int], media: Path, folder: Path) 
             time.sleep(0.1)
         Analysis.objects.all().delete()
         Photo.objects.update(status="pending", status_changed_at=_now())
+        log = folder / f"worker-{mode}.log"
+        log_offset = log.stat().st_size  # the warm-up photo's timings are not counted
         started_at = _now()
         started = time.perf_counter()
         for photo_id in ids:
@@ -158,7 +229,10 @@ def _run(mode: str, batch_size: int, ids: list[int], media: Path, folder: Path) 
     finally:
         worker.terminate()
         worker.wait(timeout=60)
+    stages = _stage_timings(log, log_offset)
     return {
+        "stages": stages,
+        "wall_ms_per_photo": elapsed * 1000 / len(ids),
         "mode": mode,
         "photos_per_minute": len(ids) / elapsed * 60,
         "median_latency_s": statistics.median(latencies),
@@ -168,13 +242,64 @@ def _run(mode: str, batch_size: int, ids: list[int], media: Path, folder: Path) 
     }
 
 
+#: Stages of one photo, in pipeline order: (label, key in the worker's timings).
+STAGES = [
+    ("storage read", "read"),
+    ("image decode", "decode"),
+    ("resize + normalise, probabilities back to full size", "prepost"),
+    ("forward pass", "forward"),
+    ("severity measures", "measure"),
+    ("mask + overlay rendering", "render"),
+    ("PNG encoding", "encode"),
+    ("storage writes", "write"),
+    ("database writes (claim, analysis row, status)", "db"),
+]
+
+
+def _stage_timings(log: Path, offset: int) -> dict[str, float]:
+    """Mean milliseconds per photo and stage, from the worker's "Photo N analysed" lines."""
+    import json
+    import re
+
+    text = log.read_bytes()[offset:].decode(errors="replace")
+    rows = [json.loads(m) for m in re.findall(r"analysed; milliseconds (\{.*\})", text)]
+    if not rows:
+        return {}
+    for row in rows:
+        row["prepost"] = row["segment"] - row.get("forward", 0.0)
+    return {key: statistics.mean(row.get(key, 0.0) for row in rows) for _, key in STAGES}
+
+
+def _print_stages(results: list[dict]) -> None:
+    print("\nWhat one photo costs (mean ms per photo; share of the stages' sum):\n")
+    print("| stage | " + " | ".join(r["mode"] for r in results) + " |")
+    print("|---|" + "---|" * len(results))
+    totals = [sum(r["stages"].values()) or float("nan") for r in results]
+    for label, key in STAGES:
+        cells = [
+            f"{r['stages'].get(key, 0):.1f} ({100 * r['stages'].get(key, 0) / t:.0f}%)"
+            for r, t in zip(results, totals, strict=True)
+        ]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print("| sum of the stages | " + " | ".join(f"{t:.1f}" for t in totals) + " |")
+    walls = [f"{r['wall_ms_per_photo']:.1f}" for r in results]
+    print("| wall time per photo (1 / throughput) | " + " | ".join(walls) + " |")
+    for r in results:
+        forward = r["stages"].get("forward", 0.0)
+        outside = sum(r["stages"].values()) - forward
+        if forward:
+            print(f"\n{r['mode']}: outside the forward pass / forward pass = "
+                  f"{outside:.1f} / {forward:.1f} ms = {outside / forward:.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=48)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--size", type=int, default=640, help="photo width in pixels (4:3)")
-    parser.add_argument("--model", choices=["lraspp", "baseline"], default="lraspp")
-    parser.add_argument("--resize", type=int, default=320, help="model input size (lraspp)")
+    parser.add_argument("--model", choices=[*_MODELS, "baseline"], default="unet-lite0")
+    parser.add_argument("--resize", type=int, default=256, help="model input size")
+    parser.add_argument("--images", type=Path, help="a folder of JPEG photos to store")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
@@ -182,7 +307,7 @@ def main() -> None:
         media = folder / "media"
         _setup(media)
         label = _activate(args.model, args.resize, folder)
-        ids = _photos(args.photos, args.size)
+        ids = _photos(args.photos, args.size, args.images)
         results = [
             _run("unbatched", 1, ids, media, folder),
             _run(f"batched-{args.batch_size}", args.batch_size, ids, media, folder),
@@ -197,9 +322,25 @@ def main() -> None:
               f"{r['peak_rss_mib']:.0f} | {r['mean_batch']:.1f} |")  # fmt: skip
     ratio = results[1]["photos_per_minute"] / results[0]["photos_per_minute"]
     print(f"\nbatched / unbatched throughput: {ratio:.2f}x")
+    _print_stages(results)
     if any(r["failed"] for r in results):
         print("WARNING: some photos failed; see the worker logs")
 
 
+def _as_worker(argv: list[str]) -> None:
+    """``celery <argv>`` with the bench's model builder registered first."""
+    import django
+
+    django.setup()
+    _lite0_key()
+    from celery.bin.celery import main as celery_main
+
+    sys.argv = ["celery", *argv]
+    celery_main()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--as-worker"]:
+        _as_worker(sys.argv[2:])
+    else:
+        main()

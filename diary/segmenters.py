@@ -46,6 +46,32 @@ _TEST_DELAY_ENV = "PIPELINE_TEST_DELAY_SECONDS"
 _TEST_CRASH_ENV = "PIPELINE_TEST_CRASH_ON_SIZE"
 
 
+class ForwardClock:
+    """Milliseconds spent in a network's forward passes, through module hooks.
+
+    The pipeline reports the forward pass apart from the resizing and normalisation around it
+    (docs/performance.md). On CUDA the end hook waits for the kernels, which the copy of the
+    probabilities back to the host would wait for anyway.
+    """
+
+    def __init__(self, network, *, cuda: bool) -> None:
+        self.total_ms = 0.0
+        self._started = 0.0
+        self._cuda = cuda
+        network.register_forward_pre_hook(self._start)
+        network.register_forward_hook(self._stop)
+
+    def _start(self, module, args) -> None:
+        self._started = time.perf_counter()
+
+    def _stop(self, module, args, output) -> None:
+        if self._cuda:
+            import torch
+
+            torch.cuda.synchronize()
+        self.total_ms += (time.perf_counter() - self._started) * 1000.0
+
+
 @dataclass(frozen=True)
 class LoadedSegmenter:
     """A ready segmenter, the registry row it came from (None for the baseline) and its label."""
@@ -53,6 +79,7 @@ class LoadedSegmenter:
     segmenter: Segmenter
     model: SegmentationModel | None
     version_label: str
+    clock: ForwardClock | None = None  # None for the colour baseline: it has no network
 
     def predict_batch(self, images: list[Image.Image]) -> list[Prediction]:
         delay = float(os.environ.get(_TEST_DELAY_ENV) or 0)
@@ -61,7 +88,14 @@ class LoadedSegmenter:
         crash_on = os.environ.get(_TEST_CRASH_ENV)
         if crash_on and any(f"{i.width}x{i.height}" == crash_on for i in images):
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.clock is not None:
+            self.clock.total_ms = 0.0
         return self.segmenter.predict_batch(images)
+
+    @property
+    def forward_ms(self) -> float | None:
+        """Time in the network's forward passes during the last :meth:`predict_batch`."""
+        return None if self.clock is None else self.clock.total_ms
 
 
 _lock = threading.Lock()
@@ -118,7 +152,8 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
         predictor.device,
         time.perf_counter() - started,
     )
-    return LoadedSegmenter(predictor, model, version_label_of(model))
+    clock = ForwardClock(predictor.model, cuda=predictor.device.type == "cuda")
+    return LoadedSegmenter(predictor, model, version_label_of(model), clock)
 
 
 def _local_checkpoint(model: SegmentationModel) -> Path:

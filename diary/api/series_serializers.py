@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -34,6 +39,31 @@ class RoundedFloatField(serializers.FloatField):
 _DERIVED = 6
 
 
+def _iso(value: dt.datetime | dt.date | None, tz) -> str | None:
+    """What DRF's DateTimeField/DateField write: ISO 8601 in ``tz``, UTC as ``Z``."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(tz) if tz is not None else value
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class _RowsSerializer(serializers.ListSerializer):
+    """Writes many rows with plain Python instead of DRF's per-field machinery.
+
+    Profiled at 2,000 points, DRF spent ~20 µs per field (attribute lookup, ``isinstance``
+    checks, a time-zone lookup per datetime): two thirds of the series endpoint's time. The
+    child's fields still describe the rows for the schema; ``child.row`` writes one row, and
+    ``tests/progression/test_series_serializers.py`` holds it to DRF's own output.
+    """
+
+    def to_representation(self, data: Iterable) -> list[dict]:
+        tz = timezone.get_current_timezone() if settings.USE_TZ else None
+        row = self.child.row
+        return [row(item, tz) for item in data]
+
+
 class SeriesPointSerializer(serializers.Serializer):
     photo_id = serializers.IntegerField()
     analysis_id = serializers.IntegerField()
@@ -55,6 +85,23 @@ class SeriesPointSerializer(serializers.Serializer):
     grade = serializers.CharField(help_text="low, medium or high; empty when not graded.")
     model_version = serializers.CharField()
 
+    class Meta:
+        list_serializer_class = _RowsSerializer
+
+    @staticmethod
+    def row(p, tz) -> dict:
+        return {
+            "photo_id": p.photo_id,
+            "analysis_id": p.analysis_id,
+            "taken_at": _iso(p.taken_at, tz),
+            "lesion_skin_fraction": p.lesion_skin_fraction,
+            "delta_e2000": p.delta_e2000,
+            "ita_difference": p.ita_difference,
+            "rgb_mean_difference": p.rgb_mean_difference,
+            "grade": p.grade,
+            "model_version": p.model_version,
+        }
+
 
 class SeriesTreatmentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -65,6 +112,20 @@ class SeriesTreatmentSerializer(serializers.Serializer):
     )
     dose = serializers.CharField()
     notes = serializers.CharField()
+
+    class Meta:
+        list_serializer_class = _RowsSerializer
+
+    @staticmethod
+    def row(t, tz) -> dict:
+        return {
+            "id": t.id,
+            "date": _iso(t.date, tz),
+            "kind": t.kind,
+            "body_site_id": t.body_site_id,
+            "dose": t.dose,
+            "notes": t.notes,
+        }
 
 
 class _SiteFields(serializers.Serializer):

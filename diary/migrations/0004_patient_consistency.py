@@ -101,7 +101,7 @@ def backwards(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("diary", "0002_audit"),
+        ("diary", "0003_patient_time_zone"),
     ]
 
     operations = [

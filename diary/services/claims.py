@@ -49,7 +49,7 @@ def photos_claim(
         )
     )
     now = timezone.now()
-    fresh, suspects = [], []
+    fresh, suspects, changed = [], [], []
     for photo in photos:
         exhausted = photo.analysis_attempts >= settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS
         if exhausted and photo.pk not in analysed:
@@ -73,7 +73,11 @@ def photos_claim(
             fields.append("analysis_attempts")
             fresh.append(photo)
         if fields:
-            photo.save(update_fields=fields)
+            changed.append(photo)
+    # One UPDATE for the batch rather than one per photo.
+    Photo.objects.bulk_update(
+        changed, ["status", "status_changed_at", "error_message", "analysis_attempts"]
+    )
     return fresh, suspects
 
 

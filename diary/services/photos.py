@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -17,6 +18,8 @@ from .errors import ServiceError
 from .files import files_delete, files_delete_on_commit
 from .images import decode_photo
 from .queueing import photo_analysis_enqueue
+
+logger = logging.getLogger(__name__)
 
 
 def _read_limited(upload: UploadedFile, limit: int) -> bytes:
