@@ -3,7 +3,7 @@
 A photo names its patient and one of the patient's body sites; a treatment may name a body site.
 The two must agree, and the patient never changes once the row exists: otherwise a photo could
 leave its patient's series while still counting as theirs. The database holds the same rule
-(migration ``0004_patient_consistency``: a composite foreign key on PostgreSQL, triggers on
+(migration ``0005_patient_consistency``: a composite foreign key on PostgreSQL, triggers on
 SQLite); ``clean()`` states it first so that forms (the admin) answer with a readable error.
 The API's serializers check the same in their ``validate()``.
 """

@@ -202,6 +202,7 @@ def _patient_data(patient: Patient, **overrides) -> dict:
         "birth_year": patient.birth_year,
         "sex": patient.sex,
         "fitzpatrick_skin_type": patient.fitzpatrick_skin_type,
+        "time_zone": patient.time_zone,
         "clinicians": list(patient.clinicians.values_list("pk", flat=True)),
         **_management("body_sites", 0, 0),
         **overrides,

@@ -2,7 +2,7 @@
 
 The database tests write around the ORM's validation (raw SQL, ``QuerySet.update``, ``create``)
 and run on the test database's backend: PostgreSQL's composite foreign keys under CI, SQLite's
-triggers otherwise (migration 0004_patient_consistency).
+triggers otherwise (migration 0005_patient_consistency).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0004_patient_consistency'),
+        ('diary', '0003_patient_time_zone'),
     ]
 
     operations = [

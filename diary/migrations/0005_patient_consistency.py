@@ -101,7 +101,7 @@ def backwards(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("diary", "0003_patient_time_zone"),
+        ("diary", "0004_photo_attempts"),
     ]
 
     operations = [
