@@ -86,7 +86,7 @@ class PatientProgressionMixin:
 def _site_context(site: BodySiteSeries) -> dict:
     """What the template shows of one body site, formatted by the same ``display`` table as the
     chart so that names, units and scales agree."""
-    trend = site_trend(site.points)
+    trend = site_trend(site.points, mdc=site.minimal_detectable_change)
     return {
         "series": site,
         "trend": trend,
@@ -103,7 +103,8 @@ def _measure_rows(site: BodySiteSeries, trend: SiteTrend) -> list[dict]:
     rows = []
     for display in CLINICAL_MEASURES:
         measure = trend.measures[display.key]
-        limits = axis_range(display, [getattr(p, display.key) for p in site.points])
+        mdc = site.minimal_detectable_change
+        limits = axis_range(display, [getattr(p, display.key) for p in site.points], mdc)
         rows.append(
             {
                 "key": display.key,
@@ -112,7 +113,7 @@ def _measure_rows(site: BodySiteSeries, trend: SiteTrend) -> list[dict]:
                 "latest": display.format(measure.latest),
                 "change": display.format(measure.change_since_baseline, signed=True),
                 "slope": display.format(measure.slope_per_30_days, signed=True),
-                "mdc": display.format(display.mdc(), scaled=True),
+                "mdc": display.format(display.mdc(mdc), scaled=True),
                 "status": measure.status,
                 "verdict": VERDICTS[measure.status][0],
                 "axis": limits,

@@ -137,8 +137,16 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
         body = {
             "patient": series.patient.pk,
             "model_version": series.model_version,
-            "minimal_detectable_change": {m: minimal_detectable_change(m) for m in MEASURES},
-            "sites": [{"site": site, "trend": site_trend(site.points)} for site in series.sites],
+            "minimal_detectable_change": {
+                m: minimal_detectable_change(m, series.minimal_detectable_change) for m in MEASURES
+            },
+            "sites": [
+                {
+                    "site": site,
+                    "trend": site_trend(site.points, mdc=series.minimal_detectable_change),
+                }
+                for site in series.sites
+            ],
         }
         return Response(s.TrendsSerializer(body).data)
 

@@ -98,7 +98,7 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
     periods = treatment_periods(site_series.treatments)
     for ax, display in zip(axes, CLINICAL_MEASURES, strict=True):
         raw = [getattr(p, display.key) for p in points]
-        limits = axis_range(display, raw)
+        limits = axis_range(display, raw, site_series.minimal_detectable_change)
         _panel(ax, display, times, raw, limits)
         for period in periods:
             # +1 day so that a single session is a visible band, not a zero-width line.

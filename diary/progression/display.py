@@ -6,7 +6,7 @@ The MDC comes from :func:`~diary.progression.trends.minimal_detectable_change` o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .trends import (
@@ -50,8 +50,9 @@ class MeasureDisplay:
     def value(self, raw: float | None) -> float | None:
         return None if raw is None else raw * self.scale
 
-    def mdc(self) -> float:
-        return minimal_detectable_change(self.key) * self.scale
+    def mdc(self, table: Mapping[str, float] | None = None) -> float:
+        """The MDC in display units, from ``table`` (the series' model's) or the defaults."""
+        return minimal_detectable_change(self.key, table) * self.scale
 
     def format(self, raw: float | None, *, signed: bool = False, scaled: bool = False) -> str:
         """``raw`` (stored units, or display units when ``scaled``) as text with its unit."""
@@ -128,11 +129,15 @@ class AxisRange:
     mdc: float
 
 
-def axis_range(display: MeasureDisplay, raw_values: Sequence[float | None]) -> AxisRange:
+def axis_range(
+    display: MeasureDisplay,
+    raw_values: Sequence[float | None],
+    mdc_table: Mapping[str, float] | None = None,
+) -> AxisRange:
     """The y range of ``display``'s panel: every value and the MDC band around the baseline (the
     first value), at least :data:`MIN_AXIS_SPAN_MDCS` MDCs tall, inside the measure's bounds."""
     values = [v for v in (display.value(r) for r in raw_values) if v is not None]
-    mdc = display.mdc()
+    mdc = display.mdc(mdc_table)
     baseline = values[0] if values else None
     points = [*values, baseline - mdc, baseline + mdc] if baseline is not None else [0.0]
     low, high = min(points), max(points)

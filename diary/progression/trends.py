@@ -7,7 +7,7 @@ documented (with their rationale) in docs/progression.md; keep the two in step.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ __all__ = [
     "MIN_SPAN_DAYS",
     "MeasureTrend",
     "SiteTrend",
+    "mdc_table",
     "measure_trend",
     "minimal_detectable_change",
     "site_trend",
@@ -76,16 +77,40 @@ class SiteTrend:
     measures: dict[str, MeasureTrend]
 
 
-def minimal_detectable_change(measure: str) -> float:
-    """The MDC95 of ``measure``: the one lookup of it, so that an MDC per model version (read from
-    the active model's registry entry, issue 14) can replace the constants here alone."""
-    return MINIMAL_DETECTABLE_CHANGE[measure]
+# The registry measures a model's MDC under the severity report's names; the series stores the
+# paper's lesion-vs-rest RGB difference as ``rgb_mean_difference``.
+_REPORT_NAMES = {"rgb_mean_difference_vs_rest": "rgb_mean_difference"}
 
 
-def measure_trend(times: Sequence[dt.datetime], values: Sequence[float | None], *, measure: str):
-    """Trend of one measure; points whose value is missing are left out."""
+def mdc_table(model_mdc: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The MDC95 of every measure for the analyses of one model: the model's own, measured on
+    augmented copies with its masks (``SegmentationModel.minimal_detectable_change``), where it
+    has one; the ground-truth MDC above otherwise (the colour baseline, older models)."""
+    table = dict(MINIMAL_DETECTABLE_CHANGE)
+    for name, value in (model_mdc or {}).items():
+        name = _REPORT_NAMES.get(name, name)
+        if name in table and value is not None and value > 0:
+            table[name] = float(value)
+    return table
+
+
+def minimal_detectable_change(measure: str, table: Mapping[str, float] | None = None) -> float:
+    """The MDC95 of ``measure``, from ``table`` (:func:`mdc_table` of the model that measured the
+    series) or the ground-truth constants: the one lookup of it."""
+    return (table or MINIMAL_DETECTABLE_CHANGE)[measure]
+
+
+def measure_trend(
+    times: Sequence[dt.datetime],
+    values: Sequence[float | None],
+    *,
+    measure: str,
+    mdc: Mapping[str, float] | None = None,
+):
+    """Trend of one measure, judged against ``mdc`` (an :func:`mdc_table`); points whose value is
+    missing are left out."""
     pairs = [(t, v) for t, v in zip(times, values, strict=True) if v is not None]
-    mdc = minimal_detectable_change(measure)
+    mdc = minimal_detectable_change(measure, mdc)
     if not pairs:
         return MeasureTrend(measure, 0, None, None, None, None, None, None, None, mdc, INSUFFICIENT)
     baseline, latest = pairs[0][1], pairs[-1][1]
@@ -126,7 +151,9 @@ def repigmentation_percent(baseline: float | None, latest: float | None) -> floa
     return 100.0 * (baseline - latest) / baseline
 
 
-def site_trend(points: Sequence[SeriesPoint]) -> SiteTrend:
+def site_trend(
+    points: Sequence[SeriesPoint], *, mdc: Mapping[str, float] | None = None
+) -> SiteTrend:
     """Trends of every measure of one site; the site's status is the lesion extent's.
 
     Extent decides because repigmentation is what treatment aims at and what the patient sees;
@@ -134,7 +161,7 @@ def site_trend(points: Sequence[SeriesPoint]) -> SiteTrend:
     """
     times = [p.taken_at for p in points]
     measures = {
-        name: measure_trend(times, [getattr(p, name) for p in points], measure=name)
+        name: measure_trend(times, [getattr(p, name) for p in points], measure=name, mdc=mdc)
         for name in MEASURES
     }
     extent = measures["lesion_skin_fraction"]

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from segmentation.selectors import active_model_get
-from segmentation.severity.baseline import ColourThresholdSegmenter
 
 from ..models import Analysis, BodySite, Patient, TreatmentEntry
+from ..versions import active_version_label, version_label_of
 
 # The measures a series carries for each photo, in the order of the API, CSV and FHIR exports.
 MEASURES = ("lesion_skin_fraction", "delta_e2000", "ita_difference", "rgb_mean_difference")
@@ -47,6 +47,8 @@ class TreatmentPoint(NamedTuple):
 class BodySiteSeries:
     body_site: BodySite
     points: list[SeriesPoint] = field(default_factory=list)
+    # The MDC95 per measure of the model that measured the points (progression.trends.mdc_table).
+    minimal_detectable_change: dict[str, float] = field(default_factory=dict)
     # Treatments logged for this site, and those logged without a site (whole-body or systemic).
     treatments: list[TreatmentPoint] = field(default_factory=list)
 
@@ -55,6 +57,7 @@ class BodySiteSeries:
 class PatientSeries:
     patient: Patient
     model_version: str
+    minimal_detectable_change: dict[str, float]
     date_from: dt.date | None
     date_to: dt.date | None
     sites: list[BodySiteSeries]
@@ -67,8 +70,18 @@ def series_model_version() -> str:
     Analyses by older models are kept but never mixed into a series, since two models measure the
     same photo differently and their mix would show change that is only a change of model.
     """
+    return active_version_label()
+
+
+def _series_model(model_version: str | None) -> tuple[str, dict[str, float]]:
+    """The version label of the series' analyses and the MDC table of the model behind them (one
+    query). An explicit older version is judged against the ground-truth MDC."""
+    from ..progression.trends import mdc_table
+
+    if model_version is not None:
+        return model_version, mdc_table()
     model = active_model_get()
-    return model.version_label if model is not None else ColourThresholdSegmenter.version_label
+    return version_label_of(model), mdc_table(model.minimal_detectable_change if model else None)
 
 
 def _window(date_from: dt.date | None, date_to: dt.date | None, tz: dt.tzinfo) -> tuple:
@@ -95,11 +108,13 @@ def series_for_patient(
 
     Four queries: the model version (unless given), the body sites, the points, the treatments.
     """
-    version = model_version or series_model_version()
+    version, mdc = _series_model(model_version)
     sites = BodySite.objects.visible_to(user).filter(patient=patient).order_by("id")
     if body_site is not None:
         sites = sites.filter(pk=body_site.pk)
-    by_site = {site.pk: BodySiteSeries(body_site=site) for site in sites}
+    by_site = {
+        site.pk: BodySiteSeries(body_site=site, minimal_detectable_change=mdc) for site in sites
+    }
 
     start, end = _window(date_from, date_to, patient.zone)
     analyses = Analysis.objects.visible_to(user).filter(
@@ -146,6 +161,7 @@ def series_for_patient(
     return PatientSeries(
         patient=patient,
         model_version=version,
+        minimal_detectable_change=mdc,
         date_from=date_from,
         date_to=date_to,
         sites=list(by_site.values()),

@@ -115,3 +115,29 @@ def test_series_endpoint_query_count_does_not_grow_with_photos(
     with django_assert_num_queries(6):
         response = client.get(reverse("api:patient-series", args=[patient_a.pk]))
     assert len(response.json()["sites"][0]["points"]) == count
+
+
+def test_trends_are_judged_against_the_active_models_own_mdc(patient_a, clinician, make_series):
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    url = reverse("api:patient-trends", args=[patient_a.pk])
+    model = _active_model()
+    # Extent falls by 0.10 over 90 days: past the ground-truth MDC (0.06), within this model's.
+    make_series(patient_a, [0.40, 0.37, 0.33, 0.30], model_version=model.version_label)
+    client = client_for(clinician)
+    [site] = client.get(url).json()["sites"]
+    assert site["measures"]["lesion_skin_fraction"]["minimal_detectable_change"] == 0.06
+    assert site["status"] == "improving"
+
+    model.minimal_detectable_change = {"lesion_skin_fraction": 0.116, "delta_e2000": 7.3}
+    model.save()
+    body = client.get(url).json()
+    [site] = body["sites"]
+    assert body["minimal_detectable_change"]["lesion_skin_fraction"] == 0.116
+    assert body["minimal_detectable_change"]["delta_e2000"] == 7.3
+    assert site["measures"]["lesion_skin_fraction"]["minimal_detectable_change"] == 0.116
+    assert site["status"] == "stable"  # a change this model cannot tell from its own noise
+    series = series_for_patient(patient=patient_a, user=clinician)
+    assert series.sites[0].minimal_detectable_change["lesion_skin_fraction"] == 0.116

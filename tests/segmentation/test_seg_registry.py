@@ -56,7 +56,8 @@ def test_register_model_checks_header_hash_and_measures_mdc(
         "lesion_skin_fraction",
         "delta_e2000",
         "ita_difference",
-        "rgb_mean_difference",
+        "rgb_mean_difference_vs_rest",
+        "rgb_mean_difference_vs_skin",
     }
     assert "lesion_skin_fraction" in model.minimal_detectable_change
     assert all(value >= 0 for value in model.minimal_detectable_change.values())
@@ -130,6 +131,7 @@ def test_make_model_trains_registers_and_activates(dataset_dir, tmp_path):
     )
     assert check.returncode == 0, check.stderr
     assert "unet efficientnet_lite0 " in check.stdout
+    assert "rgb_mean_difference_vs_rest" in check.stdout
     assert "lesion_skin_fraction" in check.stdout and check.stdout.strip().endswith("final")
 
 
