@@ -52,6 +52,7 @@ model: venv
 	  echo "make model: no training data at $(DATA) (need images/, masks/ and metadata.csv)."; \
 	  echo "Pass DATA=/path/to/folder. Until a model is trained, photos are analysed by the"; \
 	  echo "colour threshold, labelled baseline:colour-threshold-v1."; exit 2; }
+	mkdir -p var/media
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py train_model --data "$(DATA)" --preset recommended --val-folds none --activate $(MODEL_ARGS)
 
