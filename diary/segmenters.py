@@ -145,11 +145,13 @@ def _load(model: SegmentationModel | None) -> LoadedSegmenter:
         device=settings.PIPELINE_DEVICE,
         version_label=version_label_of(model),
         batch_size=max(1, settings.PIPELINE_BATCH_SIZE),
+        backend=settings.PIPELINE_INFERENCE_BACKEND,
     )
     logger.info(
-        "Segmenter: loaded %s on %s in %.1f s",
+        "Segmenter: loaded %s on %s (%s) in %.1f s",
         model.version_label,
         predictor.device,
+        predictor.backend,
         time.perf_counter() - started,
     )
     clock = ForwardClock(predictor.model, cuda=predictor.device.type == "cuda")

@@ -250,6 +250,9 @@ PIPELINE_RETRY_BACKOFF_MAX = env.int("PIPELINE_RETRY_BACKOFF_MAX", default=600)
 PIPELINE_MAX_ANALYSIS_ATTEMPTS = env.int("PIPELINE_MAX_ANALYSIS_ATTEMPTS", default=3)
 # "cuda", "cuda:1", "cpu"; empty = CUDA when available. Read in the worker process only.
 PIPELINE_DEVICE = env("PIPELINE_DEVICE", default="") or None
+# How a CPU worker runs the forward passes: "eager" (PyTorch) or "onnxruntime" (the model exported
+# to ONNX once per worker process). CUDA always runs eager. Measurements: docs/performance.md.
+PIPELINE_INFERENCE_BACKEND = env("PIPELINE_INFERENCE_BACKEND", default="eager")
 # Recovery: photos pending or processing for longer than this are sent again. Keep it above the
 # hard time limit plus the usual queue wait.
 PIPELINE_STALE_AFTER = timedelta(minutes=env.int("PIPELINE_STALE_AFTER_MINUTES", default=30))

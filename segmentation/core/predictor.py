@@ -5,6 +5,9 @@ to ``resize_size`` x ``resize_size`` from the checkpoint header (the scale and t
 model was trained at: the training photos were themselves stretched to squares), and the lesion
 probabilities are resized back to the photo's own size with bilinear interpolation. Any size and
 orientation works; the outputs always match the upright photo pixel for pixel.
+
+``backend`` picks how the forward passes run (``segmentation/core/backends.py``): ``eager``
+PyTorch, or ``onnxruntime`` on a CPU (the model exported to ONNX once, when the predictor loads).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from PIL import Image, ImageOps
 from segmentation.hashing import file_sha256
 from segmentation.prediction import Prediction
 
+from .backends import build_runner
 from .checkpoint import model_from_checkpoint
 from .device import resolve_device
-from .engine import predict_probabilities
 
 __all__ = ["SegmentationPredictor"]
 
@@ -32,7 +35,8 @@ class SegmentationPredictor:
 
     ``version_label`` defaults to ``"model:<arch>-<backbone>:<sha256[:8]>"`` of the checkpoint
     file; the Django side usually passes the registry's own label. ``threshold`` defaults to the
-    one stored in the checkpoint.
+    one stored in the checkpoint. ``backend`` is one of ``backends.BACKENDS``; ``self.backend``
+    says which one runs (CPU-only backends run eager on CUDA).
     """
 
     def __init__(
@@ -43,14 +47,12 @@ class SegmentationPredictor:
         version_label: str | None = None,
         threshold: float | None = None,
         batch_size: int = 8,
+        backend: str = "eager",
     ) -> None:
         checkpoint = Path(checkpoint)
         self.device = resolve_device(str(device) if device is not None else None)
         model, self.header = model_from_checkpoint(checkpoint)
-        self._channels_last = self.device.type == "cuda"
         self.model = model.to(self.device)
-        if self._channels_last:
-            self.model.to(memory_format=torch.channels_last)
         self.threshold = float(self.header["threshold"] if threshold is None else threshold)
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
@@ -62,6 +64,9 @@ class SegmentationPredictor:
         self._std = self.header["normalization"]["std"]
         # Older checkpoints predate test-time augmentation: they get none.
         self._flip_tta = bool(self.header.get("test_time_augmentation"))
+        self._runner, self.backend = build_runner(
+            self.model, backend, device=self.device, size=self.size, flip_tta=self._flip_tta
+        )
         self.version_label = version_label or (
             f"model:{self.header['architecture']}-{self.header['backbone']}:"
             f"{file_sha256(checkpoint)[:8]}"
@@ -75,11 +80,7 @@ class SegmentationPredictor:
 
     @torch.inference_mode()
     def _run(self, batch: torch.Tensor) -> torch.Tensor:
-        batch = batch.to(self.device)
-        if self._channels_last:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
-            return predict_probabilities(self.model, batch, flip_tta=self._flip_tta)
+        return self._runner(batch.to(self.device))
 
     @torch.inference_mode()
     def predict_batch(self, images: list[Image.Image]) -> list[Prediction]:
