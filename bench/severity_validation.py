@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from segmentation.severity import ColourThresholdSegmenter, measure_severity, skin_mask
 from segmentation.severity.colour import linear_to_srgb, srgb_to_linear
 
-MEASURES = (
+VALIDATED_MEASURES = (
     "lesion_skin_fraction",
     "largest_lesion_fraction",
     "lesion_count",
@@ -81,7 +81,7 @@ def _load(data: Path):
 
 def _values(report) -> dict[str, float | None]:
     data = report.as_dict()
-    return {key: data[key] for key in MEASURES}
+    return {key: data[key] for key in VALIDATED_MEASURES}
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -96,7 +96,7 @@ def _pairs(a: list, b: list) -> tuple[np.ndarray, np.ndarray]:
 
 def _agreement(reference: list[dict], other: list[dict]) -> dict[str, tuple[float, float, int]]:
     out = {}
-    for key in MEASURES:
+    for key in VALIDATED_MEASURES:
         x, y = _pairs([r[key] for r in reference], [o[key] for o in other])
         rho = float(spearmanr(x, y).statistic) if len(x) > 2 else float("nan")
         out[key] = (rho, float(np.mean(np.abs(x - y))) if len(x) else float("nan"), len(x))
@@ -234,7 +234,7 @@ def main() -> None:
     header = " | ".join(f"{name} ICC | {name} within-SD" for name in sources)
     print(f"| measure | {header} | between-photo SD (GT) | photos |")
     print("|---|" + "---|" * (2 * len(sources) + 2))
-    for key in MEASURES:
+    for key in VALIDATED_MEASURES:
         cells, overall, n_groups = [], float("nan"), 0
         for name, values in sources.items():
             icc, within, spread, n = _icc([v[key] for v in values], groups)
@@ -277,14 +277,14 @@ def main() -> None:
                     relit = _values(
                         measure_severity(_relight(row["image"], gains), row["gt"], **options)
                     )
-                    for key in MEASURES:
+                    for key in VALIDATED_MEASURES:
                         if base[key] is not None and relit[key] is not None:
                             shifts[(key, label)].append(abs(relit[key] - base[key]))
                             shifts[(f"{key} / {light}", label)].append(abs(relit[key] - base[key]))
         names = [label for label, _, _ in NORMALISATIONS]
         print(f"| measure | {' | '.join(names)} | GT median |")
         print("|---|" + "---|" * (len(names) + 1))
-        for key in MEASURES:
+        for key in VALIDATED_MEASURES:
             cells = [_fmt(float(np.median(shifts[(key, n)]))) for n in names]
             median = np.median([g[key] for g in gt if g[key] is not None])
             print(f"| {key} | {' | '.join(cells)} | {_fmt(median)} |")
@@ -305,7 +305,7 @@ def main() -> None:
 
     with (args.out / "severity_validation.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["name", "source_group", "mask", *MEASURES])
+        writer.writerow(["name", "source_group", "mask", *VALIDATED_MEASURES])
         for i, row in enumerate(rows):
             writer.writerow([row["name"], row["source_group"], "gt", *gt[i].values()])
             for label, values in measured.items():
@@ -330,7 +330,7 @@ def _background_section(rows: list[dict]) -> None:
                 image = row["image"].copy()
                 image[background] = colour
                 moved = _values(measure_severity(image, row["gt"], normalisation_reference=ref))
-                for key in MEASURES:
+                for key in VALIDATED_MEASURES:
                     if base[key] is not None and moved[key] is not None:
                         change = abs(moved[key] - base[key])
                         worst[key] = max(worst.get(key, 0.0), change)
@@ -338,7 +338,7 @@ def _background_section(rows: list[dict]) -> None:
                 spread[(key, ref)].append(value)
     print("| measure | skin: median | skin: p90 | photo: median | photo: p90 |")
     print("|---|---|---|---|---|")
-    for key in MEASURES:
+    for key in VALIDATED_MEASURES:
         cells = []
         for ref in ("skin", "photo"):
             values = spread[(key, ref)] or [float("nan")]

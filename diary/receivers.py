@@ -6,7 +6,7 @@ from django.dispatch import receiver
 
 from segmentation.services import model_activated
 
-from .segmenters import segmenter_cache_clear
+from .segmenter_cache import segmenter_cache_clear
 from .services.queueing import photos_reanalysis_enqueue
 
 

@@ -2,7 +2,7 @@
 
 Analyses are labelled with the version of what segmented the photo: the active model's
 ``version_label``, or the colour baseline's while no model is active. The worker labels new
-analyses with it (``diary/segmenters.py``) and readers pick the analyses of a series by it;
+analyses with it (``diary/segmenter_cache.py``) and readers pick the analyses of a series by it;
 analyses by older models are kept but never mixed into a series, since two models measure the
 same photo differently. Nothing here loads a model or torch.
 """

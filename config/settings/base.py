@@ -105,7 +105,7 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # --- Files ------------------------------------------------------------------------------------
 # Media is never served from a public URL: photos, masks and overlays are health data and are
-# streamed only by views that check who is asking (diary.api.files). So there is no MEDIA_URL route.
+# streamed only by views that check who is asking (diary.api.photos): there is no MEDIA_URL route.
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))

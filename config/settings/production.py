@@ -1,7 +1,7 @@
 """Production: DEBUG off, secrets only from the environment, HTTPS everywhere.
 
 ``DJANGO_SETTINGS_MODULE=config.settings.production``; ``manage.py check --deploy`` is clean for
-these settings (tests/test_deploy_settings.py).
+these settings (tests/security/test_hardening.py).
 """
 
 from .base import *  # noqa: F403

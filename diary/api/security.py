@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from ..audit import audit_touch
 from ..models import AuditEvent, Patient
 from ..services.erasure import patient_erase
-from ..services.export import patient_export
+from ..services.patient_archive import patient_export
 from .schema import E401, E404, ErrorSerializer
 
 _E403 = {403: OpenApiResponse(ErrorSerializer, description="Only the patient or staff may")}

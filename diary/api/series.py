@@ -19,7 +19,7 @@ from ..models import BodySite, Patient
 from ..progression.charts import FORMATS, series_chart
 from ..progression.exports import fhir_bundle, series_csv
 from ..progression.trends import minimal_detectable_change, site_trend
-from ..selectors.series import MEASURES, series_for_patient
+from ..selectors.series import SERIES_MEASURES, series_for_patient
 from . import series_serializers as s
 from .schema import E400, E401, E404
 
@@ -138,7 +138,8 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
             "patient": series.patient.pk,
             "model_version": series.model_version,
             "minimal_detectable_change": {
-                m: minimal_detectable_change(m, series.minimal_detectable_change) for m in MEASURES
+                m: minimal_detectable_change(m, series.minimal_detectable_change)
+                for m in SERIES_MEASURES
             },
             "sites": [
                 {

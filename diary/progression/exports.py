@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..models import BodySite, Patient, Photo
-from ..selectors.series import MEASURES, series_for_patient
+from ..selectors.series import SERIES_MEASURES, series_for_patient
 
 __all__ = ["CSV_COLUMNS", "fhir_bundle", "series_csv"]
 
@@ -25,7 +25,7 @@ CSV_COLUMNS = (
     "photo_id",
     "analysis_id",
     "taken_at",
-    *MEASURES,
+    *SERIES_MEASURES,
     "grade",
     "model_version",
 )
@@ -87,7 +87,7 @@ def series_csv(
                 p.photo_id,
                 p.analysis_id,
                 p.taken_at.isoformat(),
-                *(getattr(p, m) for m in MEASURES),
+                *(getattr(p, m) for m in SERIES_MEASURES),
                 p.grade,
                 p.model_version,
             ]
@@ -161,7 +161,7 @@ def fhir_bundle(
             media_url = _urn("media", point.photo_id)
             taken = point.taken_at.isoformat()
             entries.append(_entry(_media(point, photo, taken, body_site, patient_url), media_url))
-            for measure in MEASURES:
+            for measure in SERIES_MEASURES:
                 entries.append(
                     _entry(
                         _observation(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import theilslopes
 
-from ..selectors.series import MEASURES, SeriesPoint
+from ..selectors.series import SERIES_MEASURES, SeriesPoint
 
 __all__ = [
     "MINIMAL_DETECTABLE_CHANGE",
@@ -162,7 +162,7 @@ def site_trend(
     times = [p.taken_at for p in points]
     measures = {
         name: measure_trend(times, [getattr(p, name) for p in points], measure=name, mdc=mdc)
-        for name in MEASURES
+        for name in SERIES_MEASURES
     }
     extent = measures["lesion_skin_fraction"]
     span = (times[-1] - times[0]).total_seconds() / 86400 if times else 0.0

@@ -16,7 +16,7 @@ from ..models import Analysis, BodySite, Patient, TreatmentEntry
 from ..versions import active_version_label, version_label_of
 
 # The measures a series carries for each photo, in the order of the API, CSV and FHIR exports.
-MEASURES = ("lesion_skin_fraction", "delta_e2000", "ita_difference", "rgb_mean_difference")
+SERIES_MEASURES = ("lesion_skin_fraction", "delta_e2000", "ita_difference", "rgb_mean_difference")
 
 
 # Named tuples, not frozen dataclasses: a series builds thousands of points per request, and a
@@ -135,7 +135,7 @@ def series_for_patient(
 
     # values_list: no model instances for thousands of rows, only the columns a point needs.
     rows = analyses.order_by("photo__taken_at", "photo_id").values_list(
-        "photo_id", "id", "photo__taken_at", *MEASURES, "grade", "photo__body_site_id"
+        "photo_id", "id", "photo__taken_at", *SERIES_MEASURES, "grade", "photo__body_site_id"
     )
     for *values, site_id in rows:
         site_series = by_site.get(site_id)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from ..models import Analysis, Photo
-from ..segmenters import LoadedSegmenter, segmenter_get
+from ..segmenter_cache import LoadedSegmenter, segmenter_get
 from .claims import photo_attempt_count, photos_claim
 from .files import files_delete
 from .outcomes import Outcome, PhotoResult
@@ -39,14 +39,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Interface
 
 class _BadPhoto(Exception):
     """The photo itself cannot be analysed; the message is shown to the user."""
-
-
-def photo_analyse(*, photo_id: int) -> PhotoResult:
-    """Analyse one photo; raise the transient error when it should be retried."""
-    result = photos_analyse(photo_ids=[photo_id])[0]
-    if result.outcome is Outcome.RETRY and result.error is not None:
-        raise result.error
-    return result
 
 
 def photos_analyse(*, photo_ids: Sequence[int]) -> list[PhotoResult]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from segmentation.prediction import Segmenter
+from segmentation.segmenter import Segmenter
 
 from .config import TrainConfig
 from .data import Fold, SegmentationFolder

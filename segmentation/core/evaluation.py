@@ -1,4 +1,4 @@
-"""Scoring any :class:`~segmentation.prediction.Segmenter` against a data folder.
+"""Scoring any :class:`~segmentation.segmenter.Segmenter` against a data folder.
 
 Predictions are compared with the masks at the masks' own resolution, so trained models and the
 colour baseline are measured the same way whatever their internal input size.
@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from segmentation.prediction import Segmenter
+from segmentation.segmenter import Segmenter
 
 from .data import SegmentationFolder
 from .metrics import SegmentationMeter

@@ -1,4 +1,4 @@
-"""Inference: a :class:`segmentation.prediction.Segmenter` over one of our checkpoints.
+"""Inference: a :class:`segmentation.segmenter.Segmenter` over one of our checkpoints.
 
 Resize policy: the photo is turned upright (EXIF orientation) and converted to RGB, then stretched
 to ``resize_size`` x ``resize_size`` from the checkpoint header (the scale and the square aspect the
@@ -21,7 +21,7 @@ import torchvision.transforms.functional as TF
 from PIL import Image, ImageOps
 
 from segmentation.hashing import file_sha256
-from segmentation.prediction import Prediction
+from segmentation.segmenter import Prediction
 
 from .backends import build_runner
 from .checkpoint import model_from_checkpoint

@@ -15,7 +15,7 @@ Method (all sizes are fractions of the image, so the result does not depend on r
 
 Its ``probabilities`` are a logistic function of the feature's distance to the Otsu threshold,
 clamped so that ``probabilities >= 0.5`` reproduces the cleaned mask exactly (the
-:class:`~segmentation.prediction.Prediction` contract).
+:class:`~segmentation.segmenter.Prediction` contract).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from skimage.color import rgb2lab
 from skimage.filters import threshold_otsu
 from skimage.morphology import closing, disk, opening, remove_small_holes, remove_small_objects
 
-from segmentation.prediction import Prediction
+from segmentation.segmenter import Prediction
 
 from .skin import SkinRule, skin_mask
 
@@ -41,7 +41,7 @@ _BELOW = float(np.nextafter(np.float32(_THRESHOLD), np.float32(0)))
 
 
 class ColourThresholdSegmenter:
-    """Implements :class:`segmentation.prediction.Segmenter` without any training."""
+    """Implements :class:`segmentation.segmenter.Segmenter` without any training."""
 
     version_label: str = BASELINE_VERSION_LABEL
     #: Its masks are ``probabilities >= threshold``, as with a trained model's predictor.

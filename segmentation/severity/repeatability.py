@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from segmentation.prediction import Segmenter
+from segmentation.segmenter import Segmenter
 
 from .measures import measure_severity
 

@@ -30,11 +30,11 @@ QUEUE_KEYS = ("gpu", "gpu_low", "default", "unacked", "unacked_index", "unacked_
 @pytest.fixture(autouse=True)
 def _fresh_segmenter():
     """Each test starts and ends without this process's cached segmenter."""
-    from diary import segmenters
+    from diary import segmenter_cache
 
-    segmenters.segmenter_cache_clear()
+    segmenter_cache.segmenter_cache_clear()
     yield
-    segmenters.segmenter_cache_clear()
+    segmenter_cache.segmenter_cache_clear()
 
 
 def redis_url() -> str:

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from diary import segmenters
+from diary import segmenter_cache
 from diary.models import Analysis, Photo
-from diary.services.analysis import Outcome, photo_analyse, photos_analyse
+from diary.services.analysis import Outcome, photos_analyse
 from segmentation.severity.baseline import BASELINE_VERSION_LABEL
 from tests.conftest import celery_conf
 from tests.factories import PhotoFactory
@@ -26,7 +26,7 @@ def _files(media: Path, folder: str) -> list[Path]:
 def test_photo_is_segmented_measured_and_stored(_media_root):
     photo = PhotoFactory(image=ContentFile(photo_bytes((160, 120)), name="p.png"))
 
-    result = photo_analyse(photo_id=photo.pk)
+    result = photos_analyse(photo_ids=[photo.pk])[0]
 
     assert result.outcome is Outcome.DONE
     photo.refresh_from_db()
@@ -49,8 +49,8 @@ def test_photo_is_segmented_measured_and_stored(_media_root):
 
 def test_a_second_delivery_creates_no_duplicate(_media_root):
     photo = PhotoFactory()
-    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.DONE
-    again = photo_analyse(photo_id=photo.pk)
+    assert photos_analyse(photo_ids=[photo.pk])[0].outcome is Outcome.DONE
+    again = photos_analyse(photo_ids=[photo.pk])[0]
     assert again.outcome is Outcome.SKIPPED
     assert Analysis.objects.filter(photo=photo).count() == 1
     assert len(_files(_media_root, "masks")) == 1
@@ -62,7 +62,7 @@ def test_losing_the_race_removes_its_files(_media_root, monkeypatch):
     The second delivery runs to the end while the first is in its forward pass (the segmenter
     below starts it), so the first meets the committed analysis when it stores its own."""
     photo = PhotoFactory()
-    real = segmenters.segmenter_get()
+    real = segmenter_cache.segmenter_get()
     second: list = []
 
     class RacedSegmenter:
@@ -74,7 +74,7 @@ def test_losing_the_race_removes_its_files(_media_root, monkeypatch):
                 second[0] = photos_analyse(photo_ids=[photo.pk])[0]
             return real.segmenter.predict_batch(images)
 
-    raced = segmenters.LoadedSegmenter(RacedSegmenter(), None, real.version_label)
+    raced = segmenter_cache.LoadedSegmenter(RacedSegmenter(), None, real.version_label)
     monkeypatch.setattr("diary.services.analysis.segmenter_get", lambda: raced)
 
     (first,) = photos_analyse(photo_ids=[photo.pk])
@@ -91,7 +91,7 @@ def test_losing_the_race_removes_its_files(_media_root, monkeypatch):
 def test_a_corrupt_image_fails_with_a_reason_and_leaves_nothing(_media_root):
     photo = PhotoFactory(image=ContentFile(b"\x89PNG not really an image", name="bad.png"))
 
-    result = photo_analyse(photo_id=photo.pk)
+    result = photos_analyse(photo_ids=[photo.pk])[0]
 
     assert result.outcome is Outcome.FAILED
     photo.refresh_from_db()
@@ -104,7 +104,7 @@ def test_a_corrupt_image_fails_with_a_reason_and_leaves_nothing(_media_root):
 def test_a_missing_file_fails_rather_than_retrying(_media_root):
     photo = PhotoFactory()
     default_storage.delete(photo.image.name)
-    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.FAILED
+    assert photos_analyse(photo_ids=[photo.pk])[0].outcome is Outcome.FAILED
     photo.refresh_from_db()
     assert "missing from storage" in photo.error_message
 
@@ -120,7 +120,7 @@ def test_a_failing_batch_falls_back_to_single_images(monkeypatch, _media_root):
     """A forward pass that fails for the batch is redone image by image; only the culprit fails."""
     good = [PhotoFactory(), PhotoFactory()]
     bad = PhotoFactory(image=ContentFile(photo_bytes((3, 3)), name="tiny.png"))
-    real = segmenters.segmenter_get()
+    real = segmenter_cache.segmenter_get()
     calls: list[int] = []
 
     class Picky:
@@ -135,7 +135,7 @@ def test_a_failing_batch_falls_back_to_single_images(monkeypatch, _media_root):
                 raise RuntimeError("input too small for the network")
             return real.segmenter.predict_batch(images)
 
-    picky = segmenters.LoadedSegmenter(Picky(), None, real.version_label)
+    picky = segmenter_cache.LoadedSegmenter(Picky(), None, real.version_label)
     monkeypatch.setattr("diary.services.analysis.segmenter_get", lambda: picky)
 
     results = photos_analyse(photo_ids=[good[0].pk, bad.pk, good[1].pk])
@@ -215,7 +215,7 @@ def test_a_photo_whose_analyses_never_reported_back_fails_after_the_limit(settin
 def test_the_attempt_limit_is_a_setting(settings):
     settings.PIPELINE_MAX_ANALYSIS_ATTEMPTS = 5
     photo = PhotoFactory(analysis_attempts=4, status=Photo.Status.PROCESSING)
-    assert photo_analyse(photo_id=photo.pk).outcome is Outcome.DONE
+    assert photos_analyse(photo_ids=[photo.pk])[0].outcome is Outcome.DONE
 
 
 def test_transient_errors_are_not_counted_as_crashes(monkeypatch, settings):

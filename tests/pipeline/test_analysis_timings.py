@@ -12,7 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from diary import segmenters
+from diary import segmenter_cache
 from diary.models import Analysis, Photo
 from diary.services.analysis import Outcome, photos_analyse
 from segmentation.services import model_register
@@ -27,9 +27,9 @@ STAGES = {"claim", "read", "decode", "segment", "measure", "render", "encode", "
 
 @pytest.fixture(autouse=True)
 def _fresh_segmenter():
-    segmenters.segmenter_cache_clear()
+    segmenter_cache.segmenter_cache_clear()
     yield
-    segmenters.segmenter_cache_clear()
+    segmenter_cache.segmenter_cache_clear()
 
 
 def _logged(caplog) -> dict[int, dict]:
@@ -78,7 +78,7 @@ def test_a_network_reports_its_forward_pass_apart(tiny_checkpoint, caplog):
     for photo in photos:
         timings = Analysis.objects.get(photo=photo).timings_ms
         assert 0 < timings["forward"] <= timings["segment"]
-    loaded = segmenters.segmenter_get()
+    loaded = segmenter_cache.segmenter_get()
     loaded.clock.total_ms = 1e9
     loaded.predict_batch([Image.new("RGB", (80, 60))])
     assert 0 < loaded.forward_ms < 1e9  # counted afresh for every batch

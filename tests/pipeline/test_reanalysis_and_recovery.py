@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from diary import segmenters
+from diary import segmenter_cache
 from diary.models import Analysis, Photo
-from diary.services.analysis import photo_analyse
+from diary.services.analysis import photos_analyse
 from segmentation.severity.baseline import BASELINE_VERSION_LABEL
 from tests.conftest import celery_conf
 from tests.factories import PhotoFactory
@@ -45,17 +45,17 @@ def _register(tiny_checkpoint, name="tiny", activate=True):
 
 
 def test_the_segmenter_is_cached_and_follows_the_active_model(tiny_checkpoint):
-    baseline = segmenters.segmenter_get()
+    baseline = segmenter_cache.segmenter_get()
     assert baseline.version_label == BASELINE_VERSION_LABEL and baseline.model is None
-    assert segmenters.active_version_label() == BASELINE_VERSION_LABEL
-    assert segmenters.segmenter_get() is baseline
+    assert segmenter_cache.active_version_label() == BASELINE_VERSION_LABEL
+    assert segmenter_cache.segmenter_get() is baseline
 
     model = _register(tiny_checkpoint)
-    loaded = segmenters.segmenter_get()
+    loaded = segmenter_cache.segmenter_get()
     assert loaded.model == model and loaded.version_label == model.version_label
     assert type(loaded.segmenter).__name__ == "SegmentationPredictor"
-    assert segmenters.segmenter_get() is loaded
-    assert segmenters.active_version_label() == model.version_label
+    assert segmenter_cache.segmenter_get() is loaded
+    assert segmenter_cache.active_version_label() == model.version_label
 
 
 def test_a_tampered_cached_checkpoint_is_copied_again(tiny_checkpoint):
@@ -66,13 +66,13 @@ def test_a_tampered_cached_checkpoint_is_copied_again(tiny_checkpoint):
     from segmentation.hashing import file_sha256
 
     model = _register(tiny_checkpoint)
-    cached = segmenters._local_checkpoint(model)
+    cached = segmenter_cache._local_checkpoint(model)
     assert stat.S_IMODE(cached.parent.stat().st_mode) == 0o700
     assert cached.parent.stat().st_uid == os.getuid()
     assert file_sha256(cached) == model.checkpoint_sha256
 
     cached.write_bytes(b"planted by someone else")
-    again = segmenters._local_checkpoint(model)
+    again = segmenter_cache._local_checkpoint(model)
     assert again == cached and file_sha256(again) == model.checkpoint_sha256
 
 
@@ -81,7 +81,7 @@ def test_activation_reanalyses_every_photo_and_keeps_old_analyses(
 ):
     photos = [PhotoFactory() for _ in range(3)]
     for photo in photos:
-        photo_analyse(photo_id=photo.pk)
+        photos_analyse(photo_ids=[photo.pk])[0]
 
     with celery_conf(task_always_eager=True), django_capture_on_commit_callbacks(execute=True):
         model = _register(tiny_checkpoint)
@@ -98,7 +98,7 @@ def test_reanalysis_goes_to_the_low_priority_queue(published, tiny_checkpoint, s
     from diary.services.recovery import photos_reanalyse
 
     done = PhotoFactory()
-    photo_analyse(photo_id=done.pk)
+    photos_analyse(photo_ids=[done.pk])[0]
     other = PhotoFactory()
     model = _register(tiny_checkpoint, activate=False)
     assert photos_reanalyse(version_label=BASELINE_VERSION_LABEL) == 1

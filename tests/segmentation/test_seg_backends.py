@@ -76,7 +76,7 @@ def test_an_unknown_backend_is_a_clear_error(trained_checkpoint):
 @pytest.mark.django_db
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_worker_uses_the_configured_backend(backend, trained_checkpoint, settings):
-    from diary import segmenters
+    from diary import segmenter_cache
     from segmentation.services import model_register
 
     settings.PIPELINE_INFERENCE_BACKEND = backend
@@ -90,19 +90,19 @@ def test_the_worker_uses_the_configured_backend(backend, trained_checkpoint, set
         training_data="synthetic (test)",
         activate=True,
     )
-    segmenters.segmenter_cache_clear()
+    segmenter_cache.segmenter_cache_clear()
     try:
-        loaded = segmenters.segmenter_get()
+        loaded = segmenter_cache.segmenter_get()
         assert loaded.segmenter.backend == backend
         (prediction,) = loaded.predict_batch([_images()[0]])
         assert prediction.mask.shape == (60, 80)
     finally:
-        segmenters.segmenter_cache_clear()
+        segmenter_cache.segmenter_cache_clear()
 
 
 @pytest.mark.django_db
 def test_the_worker_refuses_an_unknown_backend(trained_checkpoint, settings):
-    from diary import segmenters
+    from diary import segmenter_cache
     from segmentation.services import model_register
 
     settings.PIPELINE_INFERENCE_BACKEND = "tensorrt"
@@ -115,9 +115,9 @@ def test_the_worker_refuses_an_unknown_backend(trained_checkpoint, settings):
         training_data="synthetic (test)",
         activate=True,
     )
-    segmenters.segmenter_cache_clear()
+    segmenter_cache.segmenter_cache_clear()
     try:
         with pytest.raises(ValueError, match="unknown inference backend 'tensorrt'"):
-            segmenters.segmenter_get()
+            segmenter_cache.segmenter_get()
     finally:
-        segmenters.segmenter_cache_clear()
+        segmenter_cache.segmenter_cache_clear()

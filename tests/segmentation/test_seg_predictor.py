@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from segmentation.core import SegmentationFolder, SegmentationPredictor, evaluate_segmenter
-from segmentation.prediction import Prediction, Segmenter
+from segmentation.segmenter import Prediction, Segmenter
 
 REPO = Path(__file__).resolve().parents[2]
 

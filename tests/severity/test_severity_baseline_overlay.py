@@ -13,7 +13,7 @@ from PIL import Image
 from skimage.segmentation import find_boundaries
 
 import segmentation.severity as severity
-from segmentation.prediction import Prediction, Segmenter
+from segmentation.segmenter import Prediction, Segmenter
 from segmentation.severity import (
     ColourThresholdSegmenter,
     render_mask,

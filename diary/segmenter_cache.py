@@ -28,7 +28,7 @@ from PIL import Image
 
 from segmentation.hashing import file_sha256, stream_sha256
 from segmentation.models import SegmentationModel
-from segmentation.prediction import Prediction, Segmenter
+from segmentation.segmenter import Prediction, Segmenter
 from segmentation.selectors import active_model_get
 
 from .versions import active_version_label, version_label_of

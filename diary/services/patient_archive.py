@@ -10,6 +10,7 @@ from typing import IO
 from django.core.serializers.json import DjangoJSONEncoder
 
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry
+from ..progression.exports import fhir_bundle, series_csv
 
 # Above this the zip is spooled to a temporary file instead of memory.
 _SPOOL_BYTES = 16 * 1024 * 1024
@@ -24,9 +25,6 @@ def patient_export(*, patient: Patient, user) -> IO[bytes]:
     ``masks/<photo id>-<analysis id>.png``, ``overlays/<photo id>-<analysis id>.png``,
     ``series.csv`` and ``fhir.json`` (a FHIR R4 Bundle).
     """
-    # Imported here: the progression package is another module's, and only the export needs it.
-    from ..progression.exports import fhir_bundle, series_csv
-
     photos = list(Photo.objects.filter(patient=patient).select_related("body_site").order_by("id"))
     analyses = list(
         Analysis.objects.filter(photo__patient=patient).order_by("photo_id", "created_at", "id")
