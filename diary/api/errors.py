@@ -34,11 +34,17 @@ def json_exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.get_full_details()
-        if _codes(errors) == {"does_not_exist"}:
-            # Only ids naming nothing the requester may see: the answer their own URL would give,
-            # so that a filter or a body is no oracle for another patient's ids either.
+        codes = _codes(errors)
+        if "does_not_exist" in codes:
+            # An id naming nothing the requester may see: the answer its own URL would give, so
+            # that a filter or a body is no oracle for another patient's ids either. It comes
+            # first, as a 404 of the path comes before the body is read; ``errors`` lists all.
             response.status_code = status.HTTP_404_NOT_FOUND
             response.data = {"detail": "Not found.", "code": "not_found", "errors": errors}
+        elif codes == {"unique"}:
+            # Well-formed, but it clashes with a row that exists: a conflict, not bad input.
+            response.status_code = status.HTTP_409_CONFLICT
+            response.data = {"detail": "Conflict.", "code": "conflict", "errors": errors}
         else:
             response.data = {"detail": "Invalid input.", "code": "invalid", "errors": errors}
     elif isinstance(exc, exceptions.APIException):

@@ -35,6 +35,7 @@ def add_common_responses(result: dict, generator, request, public) -> dict:
                 # diary.api.errors: an id in a body or a filter that names nothing visible.
                 responses.setdefault("404", _error("An id names nothing you may see"))
             if "requestBody" in operation:
+                responses.setdefault("409", _error("Clashes with an existing row (a duplicate)"))
                 responses.setdefault("413", _error("The request body is too large"))
                 responses.setdefault("415", _error("Unsupported request content type"))
             query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
@@ -48,7 +49,27 @@ def add_common_responses(result: dict, generator, request, public) -> dict:
             if (path, method) in _THROTTLED:
                 responses.setdefault("429", _error("Too many requests; see Retry-After"))
     _allow_blank_emails(result["components"]["schemas"])
+    _text_rules(result["components"]["schemas"])
     return result
+
+
+# DRF's CharField refuses NUL characters, and trims whitespace before it checks for blanks.
+_NO_NUL = "^[^\\x00]*$"
+_NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+
+def _text_rules(schemas: dict) -> None:
+    """Say in the request bodies what DRF checks on every string: found by schemathesis's
+    "positive data acceptance" check, which sent ``"\\u0000"`` and ``" "`` as valid text."""
+    for name, component in schemas.items():
+        if not name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST: the bodies clients send
+            continue
+        for prop in component.get("properties", {}).values():
+            if prop.get("format") == "binary":
+                prop.setdefault("minLength", 1)  # an empty file is refused ("empty")
+            if prop.get("type") != "string" or "format" in prop or "enum" in prop:
+                continue
+            prop.setdefault("pattern", _NOT_BLANK if prop.get("minLength", 0) > 0 else _NO_NUL)
 
 
 def _not_blank(schema: dict) -> None:

@@ -103,8 +103,9 @@ class BodySiteSerializer(PatientOwnedSerializer):
         if self.instance is not None:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
+            # "unique": answered 409 Conflict by diary.api.errors, like any duplicate.
             raise serializers.ValidationError(
-                {"label": "This patient already has a body site with this label."}
+                {"label": "This patient already has a body site with this label."}, code="unique"
             )
         return attrs
 

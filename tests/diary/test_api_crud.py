@@ -26,14 +26,14 @@ def test_patient_creates_updates_and_deletes_own_body_site(patient_a):
     assert not BodySite.objects.filter(pk=site_id).exists()
 
 
-def test_duplicate_body_site_label_is_a_clear_400(patient_a):
+def test_duplicate_body_site_label_is_a_clear_409(patient_a):
     BodySiteFactory(patient=patient_a, label="neck")
     response = client_for(patient_a.user).post(
         reverse("api:body-site-list"), {"region": "neck", "label": "neck"}
     )
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid"
-    assert "label" in response.json()["errors"]
+    assert response.status_code == 409  # well-formed, but a duplicate: a conflict
+    assert response.json()["code"] == "conflict"
+    assert response.json()["errors"]["label"][0]["code"] == "unique"
 
 
 def test_unknown_region_is_rejected(patient_a):
