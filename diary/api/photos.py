@@ -15,9 +15,9 @@ from rest_framework.response import Response
 
 from ..selectors.photos import photo_list
 from ..services.photos import photo_create, photo_delete
-from . import serializers as s
 from .filters import PhotoFilter
 from .schema import E400, E401, E404, E413
+from .serializers import DuplicatePhotoSerializer, PhotoSerializer, PhotoUploadSerializer
 
 # The real media types, so that a generated client reads bytes rather than calling .json().
 _PHOTO = {
@@ -38,9 +38,9 @@ def _file_response(field_file, *, filename: str) -> FileResponse:
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.PhotoSerializer, **E400, **E401}),
+    list=extend_schema(responses={200: PhotoSerializer, **E400, **E401}),
     retrieve=extend_schema(
-        responses={200: s.PhotoSerializer, **E401, **E404},
+        responses={200: PhotoSerializer, **E401, **E404},
         description="Poll this until `status` is `done` or `failed`.",
     ),
     destroy=extend_schema(responses={204: None, **E401, **E404}),
@@ -51,7 +51,7 @@ class PhotoViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    serializer_class = s.PhotoSerializer
+    serializer_class = PhotoSerializer
     filterset_class = PhotoFilter
     ordering_fields = ["taken_at", "uploaded_at"]
     throttle_scope = "upload"
@@ -65,15 +65,15 @@ class PhotoViewSet(
         return super().get_throttles() if self.action == "create" else []
 
     @extend_schema(
-        request={"multipart/form-data": s.PhotoUploadSerializer},
+        request={"multipart/form-data": PhotoUploadSerializer},
         responses={
             201: OpenApiResponse(
-                s.PhotoSerializer,
+                PhotoSerializer,
                 description="Stored. `status` is `pending` when the analysis runs on a worker, "
                 "or already `done` (or `failed`) when the server runs tasks in-process.",
             ),
             200: OpenApiResponse(
-                s.DuplicatePhotoSerializer,
+                DuplicatePhotoSerializer,
                 description="Same content already uploaded: the first photo, unchanged; "
                 "`duplicate_of` and `detail` say that this upload's `taken_at` and `body_site` "
                 "were not applied",
@@ -92,7 +92,7 @@ class PhotoViewSet(
         "unchanged, and `duplicate_of`/`detail` saying so.",
     )
     def create(self, request):
-        upload = s.PhotoUploadSerializer(data=request.data, context={"request": request})
+        upload = PhotoUploadSerializer(data=request.data, context={"request": request})
         upload.is_valid(raise_exception=True)
         photo, created = photo_create(
             body_site=upload.validated_data["body_site"],
@@ -100,7 +100,7 @@ class PhotoViewSet(
             taken_at=upload.validated_data.get("taken_at"),
         )
         photo = self.get_queryset().get(pk=photo.pk)
-        serializer_class = s.PhotoSerializer if created else s.DuplicatePhotoSerializer
+        serializer_class = PhotoSerializer if created else DuplicatePhotoSerializer
         body = serializer_class(photo, context={"request": request}).data
         headers = {"Location": body["status_url"]}
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK

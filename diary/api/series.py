@@ -20,8 +20,8 @@ from ..progression.charts import FORMATS, series_chart
 from ..progression.exports import fhir_bundle, series_csv
 from ..progression.trends import minimal_detectable_change, site_trend
 from ..selectors.series import SERIES_MEASURES, series_for_patient
-from . import series_serializers as s
 from .schema import E400, E401, E404
+from .series_serializers import SeriesSerializer, TrendsSerializer
 
 _DATES = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day, inclusive"),
@@ -116,17 +116,17 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=_WINDOW,
-        responses={200: s.SeriesSerializer, **E400, **E401, **E404},
+        responses={200: SeriesSerializer, **E400, **E401, **E404},
         summary="Severity series per body site, with the treatments in the same window",
         description="Points are the analyses of the active segmentation model (or of the colour "
         "baseline when none is active), oldest first.",
     )
     def series(self, request, pk: int):
-        return Response(s.SeriesSerializer(self._series(request, pk)).data)
+        return Response(SeriesSerializer(self._series(request, pk)).data)
 
     @extend_schema(
         parameters=_WINDOW,
-        responses={200: s.TrendsSerializer, **E400, **E401, **E404},
+        responses={200: TrendsSerializer, **E400, **E401, **E404},
         summary="Trend per body site: change, repigmentation, Theil-Sen slope, direction",
         description="`status` is improving, stable or worsening when the robust line's change "
         "over the window reaches the minimal detectable change (docs/progression.md); "
@@ -149,7 +149,7 @@ class PatientSeriesViewSet(viewsets.GenericViewSet):
                 for site in series.sites
             ],
         }
-        return Response(s.TrendsSerializer(body).data)
+        return Response(TrendsSerializer(body).data)
 
     def _chart(self, request, pk: int, fmt: str):
         series = self._series(request, pk, ChartQuerySerializer)

@@ -13,9 +13,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..models import BodySite, Patient, TreatmentEntry
-from . import serializers as s
 from .filters import BodySiteFilter, TreatmentEntryFilter
 from .schema import E400, E401, E404, crud_schema
+from .serializers import (
+    BodySiteSerializer,
+    LoginSerializer,
+    PatientSerializer,
+    TokenSerializer,
+    TreatmentEntrySerializer,
+    UserSerializer,
+)
 
 
 class LoginView(APIView):
@@ -28,14 +35,14 @@ class LoginView(APIView):
         return 'Token realm="api"'
 
     @extend_schema(
-        request=s.LoginSerializer,
-        responses={200: s.TokenSerializer, **E400, **E401},
+        request=LoginSerializer,
+        responses={200: TokenSerializer, **E400, **E401},
         summary="Exchange a username and password for an API token",
         description="Send `Authorization: Token <token>` afterwards. Each login rotates the "
         "token (the previous one stops working); tokens expire after API_TOKEN_TTL_HOURS.",
     )
     def post(self, request):
-        credentials = s.LoginSerializer(data=request.data)
+        credentials = LoginSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         user = authenticate(request, **credentials.validated_data)
         if user is None:
@@ -47,7 +54,7 @@ class LoginView(APIView):
             "expires_at": token.created + settings.API_TOKEN_TTL,
             "user": user,
         }
-        return Response(s.TokenSerializer(body).data)
+        return Response(TokenSerializer(body).data)
 
 
 class LogoutView(APIView):
@@ -58,19 +65,19 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: s.UserSerializer, **E401}, summary="The current user")
+    @extend_schema(responses={200: UserSerializer, **E401}, summary="The current user")
     def get(self, request):
-        return Response(s.UserSerializer(request.user).data)
+        return Response(UserSerializer(request.user).data)
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: s.PatientSerializer, **E401}),
-    retrieve=extend_schema(responses={200: s.PatientSerializer, **E401, **E404}),
+    list=extend_schema(responses={200: PatientSerializer, **E401}),
+    retrieve=extend_schema(responses={200: PatientSerializer, **E401, **E404}),
 )
 class PatientViewSet(viewsets.ReadOnlyModelViewSet):
     """A patient sees their own profile; a clinician their assigned patients; staff all."""
 
-    serializer_class = s.PatientSerializer
+    serializer_class = PatientSerializer
 
     def get_queryset(self):
         return (
@@ -80,9 +87,9 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-@crud_schema(s.BodySiteSerializer)
+@crud_schema(BodySiteSerializer)
 class BodySiteViewSet(viewsets.ModelViewSet):
-    serializer_class = s.BodySiteSerializer
+    serializer_class = BodySiteSerializer
     filterset_class = BodySiteFilter
     ordering_fields = ["created_at", "label"]
 
@@ -90,9 +97,9 @@ class BodySiteViewSet(viewsets.ModelViewSet):
         return BodySite.objects.visible_to(self.request.user)
 
 
-@crud_schema(s.TreatmentEntrySerializer)
+@crud_schema(TreatmentEntrySerializer)
 class TreatmentEntryViewSet(viewsets.ModelViewSet):
-    serializer_class = s.TreatmentEntrySerializer
+    serializer_class = TreatmentEntrySerializer
     filterset_class = TreatmentEntryFilter
     ordering_fields = ["date", "created_at"]
 
