@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -9,6 +10,26 @@ from rest_framework import serializers
 
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry, User
 from ..models.ownership import PATIENT_IMMUTABLE
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans: DRF's CharField turns ``2.5`` into
+    ``"2.5"``, which the schema (``type: string``) says is invalid, and a client that sends a
+    number where it meant text has a bug worth a 400."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_STRICT_STRINGS = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.CharField: StrictCharField,
+    models.TextField: StrictCharField,
+}
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -51,6 +72,8 @@ class PatientSerializer(serializers.ModelSerializer):
 
 class PatientOwnedSerializer(serializers.ModelSerializer):
     """For rows that belong to a patient: ``patient`` must be one the requester may see."""
+
+    serializer_field_mapping = _STRICT_STRINGS
 
     def get_fields(self):
         fields = super().get_fields()
@@ -238,8 +261,8 @@ class DuplicatePhotoSerializer(PhotoSerializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    username = StrictCharField()
+    password = StrictCharField(write_only=True, style={"input_type": "password"})
 
 
 class TokenSerializer(serializers.Serializer):

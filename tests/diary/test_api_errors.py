@@ -169,3 +169,24 @@ def test_an_upload_to_a_site_that_does_not_exist_is_a_404_naming_body_site(patie
     assert response.status_code == 404
     assert response.json()["errors"]["body_site"][0]["code"] == "does_not_exist"
     assert Photo.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url_name", "body"),
+    [
+        ("api:body-site-list", {"region": "scalp", "label": 2.5}),
+        ("api:treatment-list", {"date": "2026-01-01", "kind": "topical", "notes": 7}),
+    ],
+)
+def test_a_number_where_the_schema_says_string_is_a_400(url_name, body):
+    from diary.models import BodySite, TreatmentEntry
+    from tests.conftest import client_for
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory()
+    response = client_for(patient.user).post(reverse(url_name), body, format="json")
+    assert response.status_code == 400
+    field = "label" if "label" in body else "notes"
+    assert response.json()["errors"][field][0]["message"] == "Not a valid string."
+    assert not BodySite.objects.exists() and not TreatmentEntry.objects.exists()
