@@ -53,9 +53,16 @@ def add_common_responses(result: dict, generator, request, public) -> dict:
     return result
 
 
-# DRF's CharField refuses NUL characters, and trims whitespace before it checks for blanks.
+# DRF's CharField refuses NUL characters, and trims whitespace (Python's str.strip()) before it
+# checks for blanks. The whitespace is spelled out rather than written ``\s``: regex engines
+# disagree on ``\s`` (ECMA's lacks \x1c-\x1f and \x85, which str.strip() removes, and has
+# \ufeff, which it keeps), and a client validating with one of them would disagree with us.
+_PYTHON_WHITESPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029"
+    "\\u202f\\u205f\\u3000"
+)
 _NO_NUL = "^[^\\x00]*$"
-_NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+_NOT_BLANK = f"^[^\\x00]*[^{_PYTHON_WHITESPACE}\\x00][^\\x00]*$"
 
 
 def _text_rules(schemas: dict) -> None:

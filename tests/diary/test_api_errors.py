@@ -190,3 +190,13 @@ def test_a_number_where_the_schema_says_string_is_a_400(url_name, body):
     field = "label" if "label" in body else "notes"
     assert response.json()["errors"][field][0]["message"] == "Not a valid string."
     assert not BodySite.objects.exists() and not TreatmentEntry.objects.exists()
+
+
+def test_the_schemas_not_blank_pattern_is_pythons_strip():
+    import re
+
+    from diary.api.schema_hooks import _NOT_BLANK
+
+    whitespace = [c for c in map(chr, range(0x110000)) if c.isspace()]
+    for text in [*whitespace, "".join(whitespace), "\ufeff", "a", f" {chr(0x1D)}x "]:
+        assert bool(re.fullmatch(_NOT_BLANK, text)) == bool(text.strip()), repr(text)
