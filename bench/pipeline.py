@@ -18,8 +18,7 @@ and overlay rendering, PNG encoding, storage writes, database writes) with each 
 
 ``--model unet-lite0`` (default) is the recommended network: a segmentation_models_pytorch
 U-Net over timm's ``tf_efficientnet_lite0`` at a 256 px input, randomly initialised (the weights
-do not change the work). When the model factory has no such entry yet, the bench registers its
-own builder, in this process and in the worker it starts. ``--images DIR`` stores real photos
+do not change the work), built by the model factory. ``--images DIR`` stores real photos
 (JPEG, quality 95, as uploads are stored) resized to ``--size``; without it, synthetic PNGs.
 """
 
@@ -89,40 +88,11 @@ def _jpeg(path: Path, size: tuple[int, int], n: int) -> bytes:
     return buffer.getvalue()
 
 
-#: --model choices: (architecture, backbone of the bench's own builder, label).
+#: --model choices: (architecture, backbone, registry name).
 _MODELS = {
     "unet-lite0": ("unet", "efficientnet_lite0", "bench-unet-lite0"),
     "lraspp": ("lraspp", "mobilenet_v3_large", "bench-lraspp"),
 }
-
-
-def _lite0_key() -> tuple[str, str]:
-    """The factory's U-Net over EfficientNet-Lite0, registering the bench's own if it has none."""
-    from torch import nn
-
-    from segmentation.core.models import MODELS
-
-    for arch, backbone in MODELS:
-        if arch == "unet" and "lite0" in backbone:
-            return arch, backbone
-
-    class _DictOutput(nn.Module):
-        # The predictor of this branch reads ``model(batch)["out"]``, like torchvision's models.
-        def __init__(self, network: nn.Module) -> None:
-            super().__init__()
-            self.network = network
-
-        def forward(self, batch):
-            return {"out": self.network(batch)}
-
-    def build(*, weights, weights_backbone, num_classes, aux_loss) -> nn.Module:
-        import segmentation_models_pytorch as smp
-
-        network = smp.Unet("tu-tf_efficientnet_lite0", encoder_weights=None, classes=num_classes)
-        return _DictOutput(network)
-
-    MODELS[("unet", "efficientnet_lite0")] = build
-    return "unet", "efficientnet_lite0"
 
 
 def _now():
@@ -139,14 +109,14 @@ def _activate(kind: str, resize: int, folder: Path) -> str:
         return "baseline"
     from segmentation.core import build_model, save_checkpoint
     from segmentation.core.checkpoint import make_header
+    from segmentation.core.models import model_normalization, output_convention
     from segmentation.services import model_register
 
     arch, backbone, name = _MODELS[kind]
-    if kind == "unet-lite0":
-        arch, backbone = _lite0_key()
+    mean, std = model_normalization(arch, backbone)
     header = make_header(arch=arch, backbone=backbone, num_classes=2,
-                         resize_size=resize, crop_size=resize, mean=[0.485, 0.456, 0.406],
-                         std=[0.229, 0.224, 0.225])  # fmt: skip
+                         resize_size=resize, crop_size=resize, mean=mean, std=std,
+                         output_convention=output_convention(arch, backbone))  # fmt: skip
     model = build_model(arch, backbone, num_classes=2)
     path = save_checkpoint(folder / "bench.pth", model=model, header=header)
     from diary.models import Photo
@@ -328,11 +298,10 @@ def main() -> None:
 
 
 def _as_worker(argv: list[str]) -> None:
-    """``celery <argv>`` with the bench's model builder registered first."""
+    """``celery <argv>`` in this interpreter, with Django set up."""
     import django
 
     django.setup()
-    _lite0_key()
     from celery.bin.celery import main as celery_main
 
     sys.argv = ["celery", *argv]
