@@ -15,8 +15,11 @@ option alike; each option's figure is the median over photos and repeats.
   masks are compared with eager's on every validation photo of ``--fold`` (Dice, pooled pixels
   and the worst photo).
 
-Peak memory is the max RSS of a fresh process per option that loads the model and predicts the
-timed photos (``resource.getrusage``; on CUDA also ``torch.cuda.max_memory_allocated``).
+Peak memory is measured in a fresh process per option that loads the model and predicts the
+timed photos: its peak resident set (``VmHWM``, which exec resets; ``ru_maxrss`` would carry the
+parent's peak into the child) and that peak above the process's size before the model was loaded
+(torch imported, photos decoded), which is what the model itself costs; on CUDA also
+``torch.cuda.max_memory_allocated``.
 
     .venv/bin/python bench/inference.py ../shared/data/vitiligo --checkpoint var/model.pth
     .venv/bin/python bench/inference.py --device cuda --options eager --batch-size 8   # a GPU host
@@ -28,7 +31,6 @@ import argparse
 import copy
 import csv
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -129,16 +131,27 @@ def _dice(a, b) -> float:
     return 1.0 if total == 0 else 2 * int((a & b).sum()) / total
 
 
+def _status_mib(field: str) -> float:
+    """``VmRSS`` or ``VmHWM`` of this process, in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _memory(args: argparse.Namespace) -> None:
     """Child mode: load one option, predict the timed photos, print the peak memory as JSON."""
     import torch
 
     names = _validation_names(args.data, args.fold)[: args.photos]
     images = _load_images(args.data, names)
+    before = _status_mib("VmRSS")
     predictor = _predictor(args.memory_of, Path(args.checkpoint), args.device, args.batch_size)
     for image in images:
         predictor.predict(image)
-    result = {"maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    predictor.predict_batch(images)
+    peak = _status_mib("VmHWM")
+    result = {"peak_rss_mib": peak, "model_mib": peak - before}
     if predictor.device.type == "cuda":
         result["cuda_max_allocated_mib"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(result))
@@ -209,6 +222,7 @@ def main() -> None:
         batched = {}
         if args.batch_size > 1:
             for name in ("paper", "eager"):
+                predictors[name].predict_batch(timed[: args.batch_size])  # warm-up at this shape
                 started = time.perf_counter()
                 for _ in range(args.repeats):
                     predictors[name].predict_batch(timed)
@@ -239,17 +253,18 @@ def main() -> None:
           f"agreement on the {len(images)} photos of fold {args.fold}")  # fmt: skip
     print(
         "| model / option | input | ms / photo (median) | vs paper | vs eager | "
-        "Dice vs eager (pooled / worst photo) | peak RSS (MiB) |"
+        "Dice vs eager (pooled / worst photo) | peak RSS (MiB) | of which model (MiB) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name in ["paper", *options]:
         ms = _median_ms(samples[name])
         size = predictors[name].size
         passes = 3 if predictors[name]._flip_tta else 1
         dice = "-" if name == "paper" else "{:.4f} / {:.4f}".format(*agreement[name])
-        rss = memory.get(name, {}).get("maxrss_mib", float("nan"))
+        rss = memory.get(name, {}).get("peak_rss_mib", float("nan"))
+        own = memory.get(name, {}).get("model_mib", float("nan"))
         print(f"| {name} | {size}px x{passes} | {ms:.1f} | {paper_ms / ms:.1f}x | "
-              f"{eager_ms / ms:.2f}x | {dice} | {rss:.0f} |")  # fmt: skip
+              f"{eager_ms / ms:.2f}x | {dice} | {rss:.0f} | {own:.0f} |")  # fmt: skip
     for name, rate in batched.items():
         print(f"batched {args.batch_size}: {name} {rate:.2f} photos/s")
     if any("cuda_max_allocated_mib" in m for m in memory.values()):
