@@ -170,6 +170,9 @@ def test_recommended_preset_is_a_valid_imagenet_config():
     )
     assert config.keep == "final" and config.flip_tta and config.threshold_from_train
     assert config.backbone_lr_mult < 1 and config.warmup_epochs > 0
+    # The augmentation and schedule that the recipe search kept (docs/results.md).
+    assert config.rotation_degrees > 0 and config.scale_range and config.colour_jitter > 0
+    assert config.epochs == 100
     assert model_normalization(config.arch, config.backbone) == ([0.5] * 3, [0.5] * 3)
     with pytest.raises(ValueError, match="unknown preset"):
         preset("fastest")
