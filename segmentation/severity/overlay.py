@@ -32,15 +32,18 @@ def render_overlay(
     if not 0.0 <= fill_alpha <= 1.0:
         raise ValueError("fill_alpha must be in [0, 1]")
     lesion = check_mask(mask, (image.height, image.width))
-    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    rgb = np.array(image.convert("RGB"), dtype=np.uint8)
+    # Only the lesion's pixels change, so only they go through float arithmetic: the worker
+    # renders every photo, and a float copy of the whole photo cost more than the blend.
     fill = np.asarray(fill_rgb, dtype=np.float32)
-    rgb[lesion] = (1.0 - fill_alpha) * rgb[lesion] + fill_alpha * fill
+    blended = (1.0 - fill_alpha) * rgb[lesion].astype(np.float32) + fill_alpha * fill
+    rgb[lesion] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     outline = find_boundaries(lesion, mode="inner")
     thickness = max(1, round(outline_fraction * max(image.width, image.height)))
     if thickness > 1 and outline.any():
         outline = ndimage.binary_dilation(outline, iterations=thickness - 1) & lesion
-    rgb[outline] = np.asarray(outline_rgb, dtype=np.float32)
-    return Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8))
+    rgb[outline] = np.asarray(outline_rgb, dtype=np.uint8)
+    return Image.fromarray(rgb)
 
 
 def render_mask(mask: np.ndarray) -> Image.Image:
