@@ -16,10 +16,12 @@ mode, what one photo costs stage by stage (the worker logs each photo's millisec
 read, decode, the prediction's pre/post-processing, the forward pass, severity measures, mask
 and overlay rendering, PNG encoding, storage writes, database writes) with each stage's share.
 
-``--model unet-lite0`` (default) is the recommended network: a segmentation_models_pytorch
-U-Net over timm's ``tf_efficientnet_lite0`` at a 256 px input, randomly initialised (the weights
-do not change the work), built by the model factory. ``--images DIR`` stores real photos
-(JPEG, quality 95, as uploads are stored) resized to ``--size``; without it, synthetic PNGs.
+``--model recommended`` (default) is the network ``make model`` trains, configured as its preset
+says: a segmentation_models_pytorch U-Net over timm's ``tf_efficientnet_lite0`` at the preset's
+224 px input with flip test-time augmentation (three forward passes per photo), randomly
+initialised (the weights do not change the work), built by the model factory. ``--images DIR``
+stores real photos (JPEG, quality 95, as uploads are stored) resized to ``--size``; without it,
+synthetic PNGs.
 """
 
 from __future__ import annotations
@@ -88,11 +90,21 @@ def _jpeg(path: Path, size: tuple[int, int], n: int) -> bytes:
     return buffer.getvalue()
 
 
-#: --model choices: (architecture, backbone, registry name).
+#: --model choices: (architecture, backbone, registry name); "recommended" reads the preset.
 _MODELS = {
-    "unet-lite0": ("unet", "efficientnet_lite0", "bench-unet-lite0"),
+    "recommended": ("unet", "efficientnet_lite0", "bench-recommended"),
     "lraspp": ("lraspp", "mobilenet_v3_large", "bench-lraspp"),
 }
+
+
+def _inference_settings(kind: str, resize: int | None) -> tuple[int, bool]:
+    """Input size and flip TTA: the recommended preset's own, unless --resize overrides."""
+    from segmentation.core import preset
+
+    if kind == "recommended":
+        config = preset("recommended")
+        return resize or config["resize_size"], config["flip_tta"]
+    return resize or 256, False
 
 
 def _now():
@@ -101,7 +113,7 @@ def _now():
     return timezone.now()
 
 
-def _activate(kind: str, resize: int, folder: Path) -> str:
+def _activate(kind: str, resize: int | None, folder: Path) -> str:
     from segmentation.models import SegmentationModel
 
     SegmentationModel.objects.update(is_active=False)
@@ -113,10 +125,12 @@ def _activate(kind: str, resize: int, folder: Path) -> str:
     from segmentation.services import model_register
 
     arch, backbone, name = _MODELS[kind]
+    size, flip_tta = _inference_settings(kind, resize)
     mean, std = model_normalization(arch, backbone)
     header = make_header(arch=arch, backbone=backbone, num_classes=2,
-                         resize_size=resize, crop_size=resize, mean=mean, std=std,
-                         output_convention=output_convention(arch, backbone))  # fmt: skip
+                         resize_size=size, crop_size=size, mean=mean, std=std,
+                         output_convention=output_convention(arch, backbone),
+                         flip_tta=flip_tta)  # fmt: skip
     model = build_model(arch, backbone, num_classes=2)
     path = save_checkpoint(folder / "bench.pth", model=model, header=header)
     from diary.models import Photo
@@ -267,8 +281,10 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=48)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--size", type=int, default=640, help="photo width in pixels (4:3)")
-    parser.add_argument("--model", choices=[*_MODELS, "baseline"], default="unet-lite0")
-    parser.add_argument("--resize", type=int, default=256, help="model input size")
+    parser.add_argument("--model", choices=[*_MODELS, "baseline"], default="recommended")
+    parser.add_argument(
+        "--resize", type=int, default=None, help="model input size (default: the preset's, 224)"
+    )
     parser.add_argument("--images", type=Path, help="a folder of JPEG photos to store")
     args = parser.parse_args()
 
