@@ -75,10 +75,10 @@ def measure_severity(
     regions = split_regions(
         lesion, skin_mask(image, rule=skin_rule), ring_fraction=ring_width_fraction
     )
-    n_lesion = int(lesion.sum())
-    n_visible = int(regions.visible_skin.sum())
-    n_nonlesion_skin = int(regions.nonlesion_skin.sum())
-    n_ring = int(regions.ring.sum())
+    n_lesion = int(np.count_nonzero(lesion))
+    n_visible = int(np.count_nonzero(regions.visible_skin))
+    n_nonlesion_skin = int(np.count_nonzero(regions.nonlesion_skin))
+    n_ring = int(np.count_nonzero(regions.ring))
     skin_found = n_nonlesion_skin >= min_lesion_pixels
     reference = _reference(normalisation, normalisation_reference, skin_found)
     matrix, clamped = normalisation_matrix(
@@ -121,12 +121,12 @@ def measure_severity(
     # it changes with the background by construction; the skin-only variant does not.
     rgb_lesion = rgb_nonlesion = rgb_skin = None
     if lesion_px is not None:
-        total = image.reshape(-1, 3).sum(axis=0, dtype=np.int64)
-        lesion_sum = lesion_px.sum(axis=0, dtype=np.int64)
+        total = _channel_sums(image.reshape(-1, 3))
+        lesion_sum = _channel_sums(lesion_px)
         rgb_lesion = _triplet(lesion_sum / n_lesion)
         rgb_nonlesion = _triplet((total - lesion_sum) / (lesion.size - n_lesion))
     if skin_px is not None:
-        rgb_skin = _triplet(skin_px.sum(axis=0, dtype=np.int64) / len(skin_px))
+        rgb_skin = _triplet(_channel_sums(skin_px) / len(skin_px))
     rgb_diff = _sub(rgb_lesion, rgb_nonlesion)
     rgb_skin_diff = _sub(rgb_lesion, rgb_skin)
 
@@ -213,6 +213,12 @@ def _reference(normalisation: str | None, requested: str, skin_found: bool) -> s
     if normalisation is None or normalisation == "colour_card":
         return None
     return requested if skin_found and normalisation == "grey_world" else "photo"
+
+
+def _channel_sums(pixels: np.ndarray) -> np.ndarray:
+    """Exact per-channel sums of (N, 3) 8-bit pixels. One channel at a time: numpy's reduction
+    over axis 0 of an (N, 3) array runs an inner loop of three and was 15x slower."""
+    return np.array([pixels[:, channel].sum(dtype=np.int64) for channel in range(3)])
 
 
 def _triplet(values: np.ndarray) -> Triplet:

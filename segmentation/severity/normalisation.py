@@ -147,6 +147,13 @@ def apply_normalisation(pixels: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     clipped above 1: brightened highlights keep their contrast)."""
     if np.array_equal(matrix, np.eye(3)):
         return pixels.astype(np.float32) / np.float32(255.0)
+    if pixels.dtype == np.uint8 and not np.count_nonzero(matrix - np.diag(np.diag(matrix))):
+        # A diagonal correction (grey-world, white-patch) maps each channel's 256 levels on their
+        # own: correct the 256 x 3 table once and look every pixel up in it, instead of a matrix
+        # product and a gamma curve per pixel (the worker's largest severity cost).
+        gains = np.diag(matrix).astype(np.float32)
+        table = linear_to_srgb(np.maximum(_LINEAR_LUT[:, None] * gains[None, :], 0))
+        return table[pixels, np.arange(3)]
     corrected = _LINEAR_LUT[pixels] @ matrix.T.astype(np.float32)
     return linear_to_srgb(np.maximum(corrected, 0))
 

@@ -104,3 +104,23 @@ def test_delta_e2000_agrees_with_scikit_image_on_pixels():
     expected = deltaE_ciede2000(lab[0], lab[1])
     ours = [delta_e2000(lab[0, i], lab[1, i]) for i in range(20)]
     np.testing.assert_allclose(ours, expected, rtol=1e-12)
+
+
+def test_diagonal_normalisation_table_is_the_per_pixel_correction_exactly():
+    """apply_normalisation looks diagonal corrections (grey-world, white-patch) up in a 256 x 3
+    table; it must give the very floats of the per-pixel matrix product and gamma curve."""
+    from segmentation.severity.colour import linear_to_srgb
+    from segmentation.severity.normalisation import _LINEAR_LUT, apply_normalisation
+
+    rng = np.random.default_rng(7)
+    pixels = rng.integers(0, 256, size=(5000, 3), dtype=np.uint8)
+    pixels[:256] = np.arange(256, dtype=np.uint8)[:, None]  # every level of every channel
+    for gains in ([1.0, 1.0, 1.0001], [0.2, 3.5, 7.9], [8.0, 0.125, 1.0]):
+        matrix = np.diag(gains)
+        per_pixel = linear_to_srgb(np.maximum(_LINEAR_LUT[pixels] @ matrix.T.astype(np.float32), 0))
+        table = apply_normalisation(pixels, matrix)
+        assert table.dtype == np.float32 and np.array_equal(table, per_pixel)
+    # A full matrix (colour card) keeps the product.
+    card = np.array([[1.1, 0.05, 0.0], [0.02, 0.9, 0.03], [0.0, 0.04, 1.2]])
+    expected = linear_to_srgb(np.maximum(_LINEAR_LUT[pixels] @ card.T.astype(np.float32), 0))
+    assert np.array_equal(apply_normalisation(pixels, card), expected)
