@@ -224,32 +224,6 @@ def _series_in_process(patient, user, serializer=None):
     return serializer(series_for_patient(patient=patient, user=user)).data
 
 
-def _field_by_field_serializer():
-    """The series serializer with DRF's generic per-field ``to_representation`` everywhere: what
-    the endpoint ran before its row serializers (the same fields, so the same output)."""
-    from rest_framework import serializers
-
-    from diary.api import series_serializers as s
-
-    class Point(s.SeriesPointSerializer):
-        class Meta:
-            list_serializer_class = serializers.ListSerializer
-
-    class Treatment(s.SeriesTreatmentSerializer):
-        class Meta:
-            list_serializer_class = serializers.ListSerializer
-
-    class Site(s.SiteSeriesSerializer):
-        points = Point(many=True)
-        treatments = Treatment(many=True)
-
-    class Series(s.SeriesSerializer):
-        sites = Site(many=True)
-        treatments = Treatment(many=True)
-
-    return Series
-
-
 def _photo_page(patient, user):
     from diary.selectors.photos import photo_list
 
@@ -322,7 +296,9 @@ def main() -> None:
             assert response.status_code == 200, response.content[:200]
             return response
 
-        field_by_field = _field_by_field_serializer()
+        from diary.api.series_serializers import field_by_field_series_serializer
+
+        field_by_field = field_by_field_series_serializer()
         series = _series_in_process(patient, clinician)
         assert series == _series_in_process(patient, clinician, field_by_field)
         n_points = sum(len(s["points"]) for s in get(series_url).json()["sites"])

@@ -98,3 +98,20 @@ class TreatmentEntryFactory(factory.django.DjangoModelFactory):
     date = factory.LazyFunction(lambda: timezone.localdate())
     kind = TreatmentEntry.Kind.PHOTOTHERAPY
     dose = "NB-UVB 300 mJ/cm2"
+
+
+def register_lraspp_checkpoint(
+    checkpoint, *, name: str = "tiny", activate: bool = True, training_data: str = "test"
+):
+    """Register one of the tests' LR-ASPP-MobileNetV3 checkpoint files through the service."""
+    from segmentation.services import model_register
+
+    return model_register(
+        name=name,
+        checkpoint_path=checkpoint,
+        architecture="lraspp",
+        backbone="mobilenet_v3_large",
+        metrics={},
+        training_data=training_data,
+        activate=activate,
+    )

@@ -155,6 +155,30 @@ class SeriesSerializer(serializers.Serializer):
     treatments = SeriesTreatmentSerializer(many=True, help_text="All treatments in the window.")
 
 
+def field_by_field_series_serializer() -> type[serializers.Serializer]:
+    """The series serializer with DRF's generic per-field ``to_representation`` everywhere: the
+    same fields as :class:`SeriesSerializer` without the row writers. It is the reference the
+    rows are tested against and the baseline ``bench/api.py`` times them against."""
+
+    class Point(SeriesPointSerializer):
+        class Meta:
+            list_serializer_class = serializers.ListSerializer
+
+    class Treatment(SeriesTreatmentSerializer):
+        class Meta:
+            list_serializer_class = serializers.ListSerializer
+
+    class Site(SiteSeriesSerializer):
+        points = Point(many=True)
+        treatments = Treatment(many=True)
+
+    class Series(SeriesSerializer):
+        sites = Site(many=True)
+        treatments = Treatment(many=True)
+
+    return Series
+
+
 class MeasureTrendSerializer(serializers.Serializer):
     measure = serializers.CharField()
     n_points = serializers.IntegerField()

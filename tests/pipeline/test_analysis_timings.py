@@ -15,9 +15,8 @@ from PIL import Image
 from diary import segmenter_cache
 from diary.models import Analysis, Photo
 from diary.services.analysis import Outcome, photos_analyse
-from segmentation.services import model_register
 from segmentation.severity import render_mask, render_overlay
-from tests.factories import PhotoFactory
+from tests.factories import PhotoFactory, register_lraspp_checkpoint
 from tests.images import photo_bytes
 
 pytestmark = pytest.mark.django_db
@@ -64,15 +63,7 @@ def test_each_photo_records_its_stages_and_logs_its_database_writes(caplog):
 
 
 def test_a_network_reports_its_forward_pass_apart(tiny_checkpoint, caplog):
-    model_register(
-        name="tiny",
-        checkpoint_path=tiny_checkpoint,
-        architecture="lraspp",
-        backbone="mobilenet_v3_large",
-        metrics={},
-        training_data="random init (test)",
-        activate=True,
-    )
+    register_lraspp_checkpoint(tiny_checkpoint, training_data="random init (test)")
     photos = PhotoFactory.create_batch(3)
     photos_analyse(photo_ids=[p.pk for p in photos])
     for photo in photos:

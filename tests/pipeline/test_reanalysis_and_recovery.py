@@ -13,7 +13,7 @@ from diary.models import Analysis, Photo
 from diary.services.analysis import photos_analyse
 from segmentation.severity.baseline import BASELINE_VERSION_LABEL
 from tests.conftest import celery_conf
-from tests.factories import PhotoFactory
+from tests.factories import PhotoFactory, register_lraspp_checkpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -31,16 +31,8 @@ def published(monkeypatch):
 
 
 def _register(tiny_checkpoint, name="tiny", activate=True):
-    from segmentation.services import model_register
-
-    return model_register(
-        name=name,
-        checkpoint_path=tiny_checkpoint,
-        architecture="lraspp",
-        backbone="mobilenet_v3_large",
-        metrics={},
-        training_data="random init (test)",
-        activate=activate,
+    return register_lraspp_checkpoint(
+        tiny_checkpoint, name=name, activate=activate, training_data="random init (test)"
     )
 
 

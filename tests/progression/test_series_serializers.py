@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework import serializers
 
 from diary.api import series_serializers as s
 from diary.selectors.series import series_for_patient
@@ -16,26 +15,7 @@ from tests.progression.conftest import START, analysed_photo
 pytestmark = pytest.mark.django_db
 
 
-class _Point(s.SeriesPointSerializer):
-    class Meta:
-        list_serializer_class = serializers.ListSerializer
-
-
-class _Treatment(s.SeriesTreatmentSerializer):
-    class Meta:
-        list_serializer_class = serializers.ListSerializer
-
-
-class _Site(s.SiteSeriesSerializer):
-    points = _Point(many=True)
-    treatments = _Treatment(many=True)
-
-
-class _FieldByField(s.SeriesSerializer):
-    """DRF's generic ``to_representation`` on every field: the reference output."""
-
-    sites = _Site(many=True)
-    treatments = _Treatment(many=True)
+_FieldByField = s.field_by_field_series_serializer()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from segmentation.core import SegmentationPredictor, build_model, save_checkpoin
 from segmentation.core.backends import BACKENDS
 from segmentation.core.checkpoint import make_header
 from segmentation.core.models import model_normalization, output_convention
+from tests.factories import register_lraspp_checkpoint
 from tests.segmentation.conftest import make_pair
 
 ADOPTED = [backend for backend in BACKENDS if backend != "eager"]
@@ -77,18 +78,11 @@ def test_an_unknown_backend_is_a_clear_error(trained_checkpoint):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_worker_uses_the_configured_backend(backend, trained_checkpoint, settings):
     from diary import segmenter_cache
-    from segmentation.services import model_register
 
     settings.PIPELINE_INFERENCE_BACKEND = backend
     settings.PIPELINE_DEVICE = "cpu"
-    model_register(
-        name="backend-test",
-        checkpoint_path=trained_checkpoint,
-        architecture="lraspp",
-        backbone="mobilenet_v3_large",
-        metrics={},
-        training_data="synthetic (test)",
-        activate=True,
+    register_lraspp_checkpoint(
+        trained_checkpoint, name="backend-test", training_data="synthetic (test)"
     )
     segmenter_cache.segmenter_cache_clear()
     try:
@@ -103,17 +97,10 @@ def test_the_worker_uses_the_configured_backend(backend, trained_checkpoint, set
 @pytest.mark.django_db
 def test_the_worker_refuses_an_unknown_backend(trained_checkpoint, settings):
     from diary import segmenter_cache
-    from segmentation.services import model_register
 
     settings.PIPELINE_INFERENCE_BACKEND = "tensorrt"
-    model_register(
-        name="backend-test",
-        checkpoint_path=trained_checkpoint,
-        architecture="lraspp",
-        backbone="mobilenet_v3_large",
-        metrics={},
-        training_data="synthetic (test)",
-        activate=True,
+    register_lraspp_checkpoint(
+        trained_checkpoint, name="backend-test", training_data="synthetic (test)"
     )
     segmenter_cache.segmenter_cache_clear()
     try:
