@@ -44,12 +44,12 @@ sys.path.insert(0, str(ROOT))
 OPTIONS = ("eager", "channels_last", "compile", "int8-dynamic", "onnxruntime")
 
 
-def _validation_names(data: Path, fold: str) -> list[str]:
+def validation_names(data: Path, fold: str) -> list[str]:
     with (data / "metadata.csv").open(newline="") as handle:
         return [row["name"] for row in csv.DictReader(handle) if row["suggested_fold"] == fold]
 
 
-def _load_images(data: Path, names: list[str]) -> list:
+def load_images(data: Path, names: list[str]) -> list:
     from PIL import Image
 
     images = []
@@ -61,33 +61,49 @@ def _load_images(data: Path, names: list[str]) -> list:
     return images
 
 
-def _paper_checkpoint(folder: Path) -> Path:
+def random_checkpoint(
+    folder: Path,
+    arch: str,
+    backbone: str,
+    *,
+    resize_size: int,
+    crop_size: int,
+    flip_tta: bool = False,
+    pretrained: str | None = None,
+) -> Path:
+    """A checkpoint of an untrained (arch, backbone) as the predictor reads it: the weights do
+    not change the work per photo, so latency needs no training."""
     from segmentation.core import build_model, save_checkpoint
     from segmentation.core.checkpoint import make_header
     from segmentation.core.models import model_normalization, output_convention
 
-    mean, std = model_normalization("deeplabv3", "resnet101")
-    header = make_header(arch="deeplabv3", backbone="resnet101", num_classes=2, resize_size=512,
-                         crop_size=512, mean=mean, std=std,
-                         output_convention=output_convention("deeplabv3", "resnet101"))  # fmt: skip
-    model = build_model("deeplabv3", "resnet101")
-    return save_checkpoint(folder / "paper.pth", model=model, header=header)
+    mean, std = model_normalization(arch, backbone)
+    header = make_header(arch=arch, backbone=backbone, num_classes=2, resize_size=resize_size,
+                         crop_size=crop_size, mean=mean, std=std,
+                         output_convention=output_convention(arch, backbone),
+                         flip_tta=flip_tta)  # fmt: skip
+    model = build_model(arch, backbone, pretrained=pretrained)
+    return save_checkpoint(folder / f"{arch}-{backbone}-{resize_size}.pth", model=model,
+                           header=header)  # fmt: skip
+
+
+def _paper_checkpoint(folder: Path) -> Path:
+    return random_checkpoint(folder, "deeplabv3", "resnet101", resize_size=512, crop_size=512)
 
 
 def _recommended_checkpoint(folder: Path) -> Path:
-    from segmentation.core import build_model, preset, save_checkpoint
-    from segmentation.core.checkpoint import make_header
-    from segmentation.core.models import model_normalization, output_convention
+    from segmentation.core import preset
 
     config = preset("recommended")
-    arch, backbone, size = config["arch"], config["backbone"], config["resize_size"]
-    mean, std = model_normalization(arch, backbone)
-    header = make_header(arch=arch, backbone=backbone, num_classes=2, resize_size=size,
-                         crop_size=config["crop_size"], mean=mean, std=std,
-                         output_convention=output_convention(arch, backbone),
-                         flip_tta=config["flip_tta"])  # fmt: skip
-    model = build_model(arch, backbone, pretrained=config["pretrained"])
-    return save_checkpoint(folder / "recommended.pth", model=model, header=header)
+    return random_checkpoint(
+        folder,
+        config["arch"],
+        config["backbone"],
+        resize_size=config["resize_size"],
+        crop_size=config["crop_size"],
+        flip_tta=config["flip_tta"],
+        pretrained=config["pretrained"],
+    )
 
 
 def _predictor(option: str, checkpoint: Path, device: str, batch_size: int):
@@ -122,6 +138,23 @@ def _predictor(option: str, checkpoint: Path, device: str, batch_size: int):
     return predictor
 
 
+def interleaved_latency(predictors: dict, images: list, repeats: int) -> dict[object, list[float]]:
+    """Seconds per ``predict`` of each predictor, photo by photo in turn, so that the load of a
+    shared machine hits every predictor alike."""
+    from tqdm import tqdm
+
+    samples: dict[object, list[float]] = {key: [] for key in predictors}
+    with tqdm(total=repeats * len(images) * len(predictors), desc="latency", unit="photo") as bar:
+        for _ in range(repeats):
+            for image in images:
+                for key, predictor in predictors.items():
+                    started = time.perf_counter()
+                    predictor.predict(image)
+                    samples[key].append(time.perf_counter() - started)
+                    bar.update()
+    return samples
+
+
 def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
@@ -143,8 +176,8 @@ def _memory(args: argparse.Namespace) -> None:
     """Child mode: load one option, predict the timed photos, print the peak memory as JSON."""
     import torch
 
-    names = _validation_names(args.data, args.fold)[: args.photos]
-    images = _load_images(args.data, names)
+    names = validation_names(args.data, args.fold)[: args.photos]
+    images = load_images(args.data, names)
     before = _status_mib("VmRSS")
     predictor = _predictor(args.memory_of, Path(args.checkpoint), args.device, args.batch_size)
     for image in images:
@@ -190,10 +223,10 @@ def main() -> None:
     options = [o for o in args.options.split(",") if o]
     if "eager" not in options or any(o not in OPTIONS for o in options):
         parser.error(f"--options must include eager and come from {', '.join(OPTIONS)}")
-    names = _validation_names(args.data, args.fold)
+    names = validation_names(args.data, args.fold)
     if not names:
         parser.error(f"no photo of fold {args.fold} in {args.data / 'metadata.csv'}")
-    images = _load_images(args.data, names)
+    images = load_images(args.data, names)
     timed = images[: args.photos]
 
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as tmp:
@@ -208,16 +241,7 @@ def main() -> None:
             print(f"{option}: ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         predictors["paper"].predict(timed[0])
 
-        samples: dict[str, list[float]] = {name: [] for name in predictors}
-        steps = args.repeats * len(timed) * len(predictors)
-        with tqdm(total=steps, desc="latency", unit="photo") as bar:
-            for _ in range(args.repeats):
-                for image in timed:
-                    for name, predictor in predictors.items():
-                        started = time.perf_counter()
-                        predictor.predict(image)
-                        samples[name].append(time.perf_counter() - started)
-                        bar.update()
+        samples = interleaved_latency(predictors, timed, args.repeats)
 
         batched = {}
         if args.batch_size > 1:
