@@ -108,6 +108,8 @@ def grid(name: str) -> list[Run]:
             _run("size256-e50-aug-dice", **{**aug50, "loss": "dice"}),
             _run("size256", **old, **SIZE_256),
             _run("rec-s1", seed=1),
+            # Per-image Dice: small lesions, missed by the preset, weigh as much as large ones.
+            _run("rec-imgdice", loss="ce+image-dice"),
         ]
     if name == "encoders":
         return [
