@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from diary.progression.display import CLINICAL_MEASURES, MIN_AXIS_SPAN_MDCS, VERDICTS
@@ -50,6 +51,10 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield browser
         browser.close()
+        # The ORM calls made while Playwright's loop runs open connections of their own (Django
+        # keeps them per context, not per thread), which pytest-django's teardown does not see:
+        # left open, the test database could not be dropped at the end of the run.
+        connections.close_all()
 
 
 def _loaded(page, selector: str) -> list[int]:
