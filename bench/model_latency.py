@@ -34,16 +34,17 @@ from inference import (  # noqa: E402
     validation_names,
 )
 
-PAPER_SIZE = 312  # TrainConfig's default resize, the paper's recipe
-
 
 def _models(config: dict) -> list[tuple[str, str, int, bool]]:
     """(arch, backbone, input size, flip TTA), the recommended model first."""
+    from segmentation.core import TrainConfig
+
     size, tta = config["resize_size"], config["flip_tta"]
+    paper_size = TrainConfig.resize_size  # the paper's recipe is TrainConfig's defaults
     ours = [(arch, backbone, size, tta) for backbone in LITE for arch in SMP_ARCHS]
     first = (config["arch"], config["backbone"], size, tta)
     ours.remove(first)
-    return [first, *ours, *((arch, backbone, PAPER_SIZE, False) for arch, backbone in PAPER_MODELS)]
+    return [first, *ours, *((arch, backbone, paper_size, False) for arch, backbone in PAPER_MODELS)]
 
 
 def main() -> None:

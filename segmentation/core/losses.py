@@ -38,14 +38,15 @@ class SegmentationLoss:
         if kind not in LOSSES:
             raise ValueError(f"unknown loss {kind!r}; valid: {', '.join(LOSSES)}")
         self.kind, self.aux_weight = kind, aux_weight
+        self._terms = frozenset(kind.split("+"))
 
     def _single(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss = logits.new_zeros((), dtype=torch.float32)
-        if "ce" in self.kind.split("+"):
+        if "ce" in self._terms:
             loss = loss + F.cross_entropy(logits.float(), target)
-        if "dice" in self.kind.split("+"):
+        if "dice" in self._terms:
             loss = loss + soft_dice_loss(logits, target)
-        if "image-dice" in self.kind.split("+"):
+        if "image-dice" in self._terms:
             loss = loss + soft_dice_loss(logits, target, per_image=True)
         return loss
 
