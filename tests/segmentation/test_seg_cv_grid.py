@@ -48,3 +48,18 @@ def test_one_run_trains_and_writes_the_fold_record(tmp_path):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "unet-efficientnet_lite0 (rec-s0)" in table.stdout
+
+
+def test_runs_start_in_the_order_named_and_an_unknown_name_is_refused(tmp_path):
+    data = write_dataset(tmp_path / "data", count=12, size=64)
+    out = tmp_path / "cv"
+    command = [sys.executable, str(BENCH / "cv_grid.py"), str(data), "--folds", "none",
+               "--device", "cpu", "--out", str(out), "--runs"]  # fmt: skip
+    ordered = subprocess.run([*command, "rec-lr1,rec-s0,rec-e200"], capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+    assert ordered.returncode == 0, ordered.stderr[-2000:]
+    assert list(json.loads((out / "plan.json").read_text())) == ["rec-lr1", "rec-s0", "rec-e200"]
+    typo = subprocess.run([*command, "rec-s0,rec-typo"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert typo.returncode != 0
+    assert "not in the recipes grid: rec-typo" in typo.stderr
