@@ -35,6 +35,7 @@ import dataclasses
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,8 @@ def grid(name: str) -> list[Run]:
             _run("rec-lite2-256", backbone=LITE[2], **SIZE_256),
             _run("rec-lite2", backbone=LITE[2]),
             _run("rec-lr1", backbone_lr_mult=1.0),
+            # The best of those four (one seed) again with a second seed, on the CPU.
+            _run("rec-lite2-256-s1", backbone=LITE[2], **SIZE_256, seed=1),
         ]
     if name == "encoders":
         return [
@@ -176,6 +179,35 @@ def train_fold(
     return str(output_dir / f"{run.arch}-{run.backbone}-fold{fold_name}.json")
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _wait_for(submitted: dict, args: argparse.Namespace, start: float) -> list[str]:
+    """Wait for the jobs, stopping at the deadline; the failures, one line each."""
+    failures = []
+    with tqdm(total=len(submitted), desc=f"{args.grid} grid") as bar:
+        pending = set(submitted)
+        while pending:
+            done, pending = futures.wait(pending, timeout=5, return_when="FIRST_COMPLETED")
+            for future in done:
+                run, fold = submitted[future]
+                if future.cancelled():
+                    continue
+                if future.exception() is not None:
+                    failures.append(f"{run.name} fold {fold}: {future.exception()!r}")
+                    tqdm.write(failures[-1])
+                bar.update()
+            elapsed = time.monotonic() - start
+            if args.deadline is not None and elapsed > args.deadline:
+                for future in pending:
+                    future.cancel()
+                if elapsed > args.deadline + args.grace:
+                    tqdm.write(f"deadline: stopping {len(pending)} jobs")
+                    break
+    return failures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path)
@@ -233,29 +265,15 @@ def main() -> None:
         ): (run, fold)
         for run, fold in jobs
     }
-    failures = []
-    with tqdm(total=len(submitted), desc=f"{args.grid} grid") as bar:
-        pending = set(submitted)
-        while pending:
-            done, pending = futures.wait(pending, timeout=5, return_when="FIRST_COMPLETED")
-            for future in done:
-                run, fold = submitted[future]
-                if future.cancelled():
-                    continue
-                if future.exception() is not None:
-                    failures.append(f"{run.name} fold {fold}: {future.exception()!r}")
-                    tqdm.write(failures[-1])
-                bar.update()
-            elapsed = time.monotonic() - start
-            if args.deadline is not None and elapsed > args.deadline:
-                for future in pending:
-                    future.cancel()
-                if elapsed > args.deadline + args.grace:
-                    tqdm.write(f"deadline: stopping {len(pending)} jobs")
-                    for process in list(pool._processes.values()):
-                        process.terminate()
-                    break
-    pool.shutdown(wait=False, cancel_futures=True)
+    # A stopped grid (Ctrl-C, kill, a scheduler's time limit) stops its training processes too:
+    # without this they went on training, orphaned, for as long as their jobs lasted.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        failures = _wait_for(submitted, args, start)
+    finally:
+        for process in list(pool._processes.values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
     (args.out / "failures.txt").write_text("\n".join(failures) + "\n")
     print(f"{len(jobs)} jobs, {len(failures)} failed, {time.monotonic() - start:.0f} s")
 

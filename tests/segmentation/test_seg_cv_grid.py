@@ -63,3 +63,42 @@ def test_runs_start_in_the_order_named_and_an_unknown_name_is_refused(tmp_path):
                           timeout=120)  # fmt: skip
     assert typo.returncode != 0
     assert "not in the recipes grid: rec-typo" in typo.stderr
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\nState:\tZ" not in status.read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_a_stopped_grid_stops_its_training_processes(tmp_path):
+    import signal
+    import time
+
+    data = write_dataset(tmp_path / "data", count=12, size=64)
+    grid = subprocess.Popen(
+        [sys.executable, str(BENCH / "cv_grid.py"), str(data), "--runs", "rec-s0", "--folds",
+         "0", "--epochs", "500", "--jobs", "1", "--device", "cpu", "--out", str(tmp_path / "cv")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(_children(grid.pid)) < 2:  # the resource tracker and the training process
+            assert time.monotonic() < deadline and grid.poll() is None
+            time.sleep(0.2)
+        workers = _children(grid.pid)
+        time.sleep(3)  # into the training
+        grid.send_signal(signal.SIGTERM)
+        grid.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if _alive(pid)]
+    finally:
+        grid.kill()
