@@ -35,15 +35,18 @@ from inference import (  # noqa: E402
 )
 
 
-def _models(config: dict) -> list[tuple[str, str, int, bool]]:
-    """(arch, backbone, input size, flip TTA), the recommended model first."""
+def _models(config: dict, size: int | None = None) -> list[tuple[str, str, int, bool]]:
+    """(arch, backbone, input size, flip TTA), the recommended model first at its own size; the
+    other smp models at ``size`` (default: the recommended model's)."""
     from segmentation.core import TrainConfig
 
-    size, tta = config["resize_size"], config["flip_tta"]
+    tta = config["flip_tta"]
+    size = size or config["resize_size"]
     paper_size = TrainConfig.resize_size  # the paper's recipe is TrainConfig's defaults
     ours = [(arch, backbone, size, tta) for backbone in LITE for arch in SMP_ARCHS]
-    first = (config["arch"], config["backbone"], size, tta)
-    ours.remove(first)
+    first = (config["arch"], config["backbone"], config["resize_size"], tta)
+    if first in ours:
+        ours.remove(first)
     return [first, *ours, *((arch, backbone, paper_size, False) for arch, backbone in PAPER_MODELS)]
 
 
@@ -56,6 +59,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--only", help="comma-separated arch-backbone names (default: all)")
+    parser.add_argument(
+        "--size", type=int, help="input size of the other smp models (default: the preset's; "
+        "the recipes trained at 320 -> 256 predict at 320)"
+    )  # fmt: skip
     args = parser.parse_args()
 
     import torch
@@ -68,7 +75,7 @@ def main() -> None:
     images = load_images(args.data, validation_names(args.data, args.fold)[: args.photos])
     if not images:
         parser.error(f"no photo of fold {args.fold} in {args.data / 'metadata.csv'}")
-    models = _models(preset("recommended"))
+    models = _models(preset("recommended"), args.size)
     if args.only:
         wanted = set(args.only.split(","))
         models = [models[0], *(m for m in models[1:] if f"{m[0]}-{m[1]}" in wanted)]

@@ -25,3 +25,18 @@ def test_times_the_recommended_model_and_the_one_asked_for(tmp_path):
     assert (ours_input, ours_ratio) == ("224 px x3", "1.00x")
     assert paper_input == "312 px x1" and float(paper_ms) > 0
     assert abs(float(paper_ratio.rstrip("x")) - float(paper_ms) / float(ours_ms)) < 0.01
+
+
+def test_size_sets_the_input_of_the_other_models_not_of_the_recommended_one(tmp_path):
+    data = write_dataset(tmp_path / "data", count=8, size=64)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(data), "--photos", "1", "--repeats", "1",
+         "--only", "unet-efficientnet_lite0", "--size", "256"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = [line.strip("| ").split(" | ") for line in result.stdout.splitlines() if "px" in line]
+    assert [(row[0], row[2]) for row in table] == [
+        ("unet / efficientnet_lite0", "224 px x3"),
+        ("unet / efficientnet_lite0", "256 px x3"),
+    ]
