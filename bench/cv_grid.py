@@ -230,10 +230,11 @@ def main() -> None:
     runs = grid(args.grid)
     if args.runs:
         by_name = {run.name: run for run in runs}
-        unknown = [name for name in args.runs.split(",") if name not in by_name]
+        names = args.runs.split(",")
+        unknown = [name for name in names if name not in by_name]
         if unknown:
             raise SystemExit(f"not in the {args.grid} grid: {', '.join(unknown)}")
-        runs = [by_name[name] for name in args.runs.split(",")]
+        runs = [by_name[name] for name in names]
     from segmentation.core import make_folds
 
     folds = [fold.name for fold in make_folds(args.data, fold_column="suggested_fold")]

@@ -22,6 +22,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import celery_conf, require_service
+from tests.processes import child_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE_KEYS = ("gpu", "gpu_low", "default", "unacked", "unacked_index", "unacked_mutex")
@@ -109,8 +110,7 @@ class LiveWorker:
         return self.log.read_text(errors="replace")
 
     def children(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+        return child_pids(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:

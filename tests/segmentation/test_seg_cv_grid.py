@@ -3,11 +3,14 @@ run of its grids is a valid training configuration, and one run really trains, s
 leaves the record that ``bench/cv_table.py`` reads."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from segmentation.core import TrainConfig, preset
+from tests.processes import child_pids, is_running
 
 from .conftest import write_dataset
 
@@ -65,22 +68,7 @@ def test_runs_start_in_the_order_named_and_an_unknown_name_is_refused(tmp_path):
     assert "not in the recipes grid: rec-typo" in typo.stderr
 
 
-def _children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def _alive(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    try:
-        return "\nState:\tZ" not in status.read_text()
-    except FileNotFoundError:
-        return False
-
-
 def test_a_stopped_grid_stops_its_training_processes(tmp_path):
-    import signal
-    import time
-
     data = write_dataset(tmp_path / "data", count=12, size=64)
     grid = subprocess.Popen(
         [sys.executable, str(BENCH / "cv_grid.py"), str(data), "--runs", "rec-s0", "--folds",
@@ -89,16 +77,16 @@ def test_a_stopped_grid_stops_its_training_processes(tmp_path):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while len(_children(grid.pid)) < 2:  # the resource tracker and the training process
+        while len(child_pids(grid.pid)) < 2:  # the resource tracker and the training process
             assert time.monotonic() < deadline and grid.poll() is None
             time.sleep(0.2)
-        workers = _children(grid.pid)
+        workers = child_pids(grid.pid)
         time.sleep(3)  # into the training
         grid.send_signal(signal.SIGTERM)
         grid.wait(timeout=60)
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        while any(is_running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not [pid for pid in workers if _alive(pid)]
+        assert not [pid for pid in workers if is_running(pid)]
     finally:
         grid.kill()
