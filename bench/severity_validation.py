@@ -1,7 +1,7 @@
 """Validate the severity measures on the vitiligo set (issue #4); prints Markdown tables.
 
     nice -n 10 .venv/bin/python bench/severity_validation.py --data ../shared/data/vitiligo \
-        --out /work/artifacts/severity
+        --out var/artifacts/severity
 
 1. Agreement: measures from the ground-truth masks vs from predicted masks (the colour-threshold
    baseline; optionally a trained model), as Spearman rho and mean absolute error.
@@ -162,7 +162,7 @@ def _model_masks(rows, pattern: str) -> tuple[list[np.ndarray], str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/vitiligo"))
-    parser.add_argument("--out", type=Path, default=Path("/work/artifacts/severity"))
+    parser.add_argument("--out", type=Path, default=Path("var/artifacts/severity"))
     parser.add_argument(
         "--model",
         action="append",

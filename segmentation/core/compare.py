@@ -146,7 +146,8 @@ def run_comparison(
                     "parameters": count_parameters(predictor.model),
                     "ms_per_image": time_inference(predictor, images),
                     "device": str(predictor.device),
-                    "checkpoint": str(checkpoint),
+                    # Named beside the record, never by a machine's absolute path.
+                    "checkpoint": checkpoint.name,
                 },
                 threshold=predictor.threshold,
             )

@@ -44,6 +44,8 @@ def test_one_run_trains_and_writes_the_fold_record(tmp_path):
     assert "1 jobs, 0 failed" in result.stdout
     record = json.loads((out / "rec-s0" / "unet-efficientnet_lite0-fold0.json").read_text())
     assert record["fold"] == "0" and record["epochs_run"] == 1
+    # The record names its checkpoint beside it, not by this machine's absolute path.
+    assert record["checkpoint"] == "unet-efficientnet_lite0-fold0.pth"
     assert 0.0 <= record["at_threshold"]["micro"]["f1"] <= 1.0
     assert not list((out / "rec-s0").glob("*.pth"))
     table = subprocess.run(
