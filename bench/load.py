@@ -152,7 +152,7 @@ def main() -> int:
         "DJANGO_DEBUG": "false",
         "DATABASE_URL": database_url,
         "DJANGO_MEDIA_ROOT": str(workdir / "media"),
-        "CELERY_BROKER_URL": "memory://",
+        "CELERY_BROKER_URL": "memory://localhost/",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "API_UPLOAD_RATE": "100000/min",
         "DJANGO_LOG_LEVEL": "ERROR",

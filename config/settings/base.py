@@ -195,7 +195,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+# The in-memory transport names a host so that kombu does not warn that it "reverts" to one.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://localhost/")
 # The embedded default has no broker: tasks then run in-process, right after the upload commits.
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL.startswith("memory://")

@@ -20,7 +20,6 @@ from .checkpoint import (
     init_from_checkpoint,
     load_checkpoint,
     make_header,
-    model_from_checkpoint,
     save_checkpoint,
 )
 from .config import TrainConfig, TrainResult, get_transform
@@ -35,12 +34,19 @@ from .engine import (
 )
 from .losses import SegmentationLoss
 from .models import build_model, model_normalization, output_convention
+from .thresholds import choose_threshold_on_train
 
 __all__ = ["train"]
 
 logger = logging.getLogger(__name__)
 
-TRAIN_THRESHOLDS = tuple(round(0.3 + 0.05 * i, 2) for i in range(9))
+
+def record_postfix(record: dict) -> dict[str, str]:
+    """What the epoch bar shows after an epoch: its loss, and its validation F1 when scored."""
+    postfix = {"loss": f"{record['loss']:.4f}"}
+    if "val" in record:
+        postfix["val_f1"] = f"{record['val']['micro']['f1']:.4f}"
+    return postfix
 
 
 def _seed_everything(seed: int) -> torch.Generator:
@@ -227,11 +233,19 @@ def train(
         validating=val_loader is not None,
     )
     history: list[dict] = []
-    for epoch in range(1, config.epochs + 1):
+    # One bar over the epochs (its rate and the time left are what a user waits on), and a
+    # transient one over each epoch's batches.
+    epochs = tqdm(
+        range(1, config.epochs + 1),
+        desc=f"{config.arch}-{config.backbone}",
+        unit="epoch",
+        disable=not config.progress,
+    )
+    for epoch in epochs:
         set_backbone_trainable(model, epoch > config.freeze_backbone_epochs)
         bar = tqdm(
             train_loader,
-            desc=f"{config.arch}-{config.backbone} epoch {epoch}/{config.epochs}",
+            desc=f"epoch {epoch}/{config.epochs}",
             disable=not config.progress,
             leave=False,
         )
@@ -246,61 +260,17 @@ def train(
                 amp=amp, channels_last=channels_last, flip_tta=config.flip_tta,
             )  # fmt: skip
             record["val"] = meter.summary(config.threshold)
-            bar.set_postfix(loss=f"{loss:.4f}", val_f1=f"{record['val']['micro']['f1']:.4f}")
         bar.close()
+        epochs.set_postfix(record_postfix(record))
         history.append(record)
         logger.info("epoch %d/%d loss %.4f val %s", epoch, config.epochs, loss, record.get("val"))
         if keeper.step(model, epoch, record):
             break
+    epochs.close()
     metrics = keeper.metrics
     if config.threshold_from_train:
-        _choose_threshold_on_train(config, data_root, train_names, output, device, channels_last)
+        choose_threshold_on_train(config, data_root, train_names, output, device, channels_last)
         metrics = load_checkpoint(output)[0]["metrics"]
     return TrainResult(
         checkpoint=output, metrics=metrics, best_epoch=keeper.best_epoch, history=history
     )
-
-
-def _choose_threshold_on_train(
-    config: TrainConfig,
-    data_root: Path | str,
-    train_names: Sequence[str],
-    output: Path,
-    device: torch.device,
-    channels_last: bool,
-) -> None:
-    """Re-score the kept checkpoint on its own training images (evaluation preset, no
-    augmentation) and store the threshold with the best micro F1; the validation score at that
-    threshold is recorded as well, but never looked at to choose."""
-    model, header = model_from_checkpoint(output)
-    model.to(device)
-    loader = torch.utils.data.DataLoader(
-        SegmentationFolder(
-            data_root, names=train_names, transforms=get_transform(config, train=False)
-        ),
-        batch_size=config.batch_size,
-    )
-    meter = evaluate(model, loader, device, channels_last=channels_last, flip_tta=config.flip_tta)
-    sweep = meter.sweep(TRAIN_THRESHOLDS)
-    chosen = max(sweep, key=lambda row: row["micro"]["f1"])["threshold"]
-    header["threshold"] = chosen
-    header["metrics"]["threshold_choice"] = {
-        "on": "training images",
-        "threshold": chosen,
-        "train_micro_f1": {str(row["threshold"]): row["micro"]["f1"] for row in sweep},
-    }
-    if header["data"].get("val_names"):
-        val_loader = torch.utils.data.DataLoader(
-            SegmentationFolder(
-                data_root,
-                names=header["data"]["val_names"],
-                transforms=get_transform(config, train=False),
-            ),
-            batch_size=config.batch_size,
-        )
-        val_meter = evaluate(
-            model, val_loader, device, channels_last=channels_last, flip_tta=config.flip_tta
-        )
-        header["metrics"]["val_at_chosen_threshold"] = val_meter.summary(chosen)
-    logger.info("threshold %.2f chosen on the training images", chosen)
-    save_checkpoint(output, model=model, header=header)

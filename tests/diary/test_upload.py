@@ -34,7 +34,7 @@ def published_tasks():
 
     before_task_publish.connect(record, weak=False)
     try:
-        with celery_conf(task_always_eager=False, broker_url="memory://"):
+        with celery_conf(task_always_eager=False, broker_url="memory://localhost/"):
             yield sent
     finally:
         before_task_publish.disconnect(record)
