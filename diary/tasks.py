@@ -18,8 +18,9 @@ from celery_batches import SimpleRequest
 from django.conf import settings
 
 from .batches import AnalysisBatches, photo_id_of
-from .services.analysis import Outcome, photo_fail, photos_analyse
+from .services.analysis import Outcome, photos_analyse
 from .services.files import stored_files_sweep
+from .services.photo_states import photo_fail
 from .services.queueing import (
     ANALYSE_PHOTO,
     REANALYSE_PHOTOS,

@@ -23,7 +23,6 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from ..models import Analysis, Photo
@@ -31,6 +30,7 @@ from ..segmenter_cache import LoadedSegmenter, segmenter_get
 from .claims import photo_attempt_count, photos_claim
 from .files import files_delete
 from .outcomes import Outcome, PhotoResult
+from .photo_states import photo_fail, photos_transition
 
 logger = logging.getLogger(__name__)
 
@@ -117,24 +117,6 @@ def _photos_run(
             results[photo.pk] = photo_fail(photo_id=photo.pk, reason=str(error))
         except TRANSIENT_ERRORS as error:
             results[photo.pk] = PhotoResult(photo.pk, Outcome.RETRY, str(error), error)
-
-
-@transaction.atomic
-def photo_fail(*, photo_id: int, reason: str) -> PhotoResult:
-    """Mark a photo ``failed`` with ``reason``, unless an analysis already finished it."""
-    updated = (
-        Photo.objects.filter(pk=photo_id)
-        .exclude(status=Photo.Status.DONE)
-        .update(
-            status=Photo.Status.FAILED,
-            status_changed_at=timezone.now(),
-            error_message=reason,
-            analysis_attempts=0,  # reported back: not a crash
-        )
-    )
-    if updated:
-        logger.warning("Photo %s failed: %s", photo_id, reason)
-    return PhotoResult(photo_id, Outcome.FAILED if updated else Outcome.SKIPPED, reason)
 
 
 def _photo_image(photo: Photo, spent: dict[str, float]) -> Image.Image:
@@ -240,12 +222,7 @@ def _analysis_create(
         with transaction.atomic():
             analysis.timings_ms = _rounded(timings)
             analysis.save()
-            Photo.objects.filter(pk=photo.pk).update(
-                status=Photo.Status.DONE,
-                status_changed_at=timezone.now(),
-                error_message="",
-                analysis_attempts=0,
-            )
+            photos_transition("store", photo_ids=[photo.pk])
         # The row cannot hold the time of its own insert: it goes to the log (bench/pipeline.py).
         timings["db"] = _ms_since(started) + timings.get("claim", 0.0)
         logger.info("Photo %s analysed; milliseconds %s", photo.pk, json.dumps(_rounded(timings)))

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ..models import Analysis, Photo
 from .outcomes import Outcome, PhotoResult
+from .photo_states import photo_state_set, photos_state_save
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,8 @@ def photos_claim(
             out[photo.pk] = _photo_fail_poison(photo, now)
             continue
         # A redelivered message whose analysis was already committed only settles the status.
-        status = Photo.Status.DONE if photo.pk in analysed else Photo.Status.PROCESSING
-        fields = []
-        if photo.status != status:
-            photo.status, photo.status_changed_at, photo.error_message = status, now, ""
-            fields += ["status", "status_changed_at", "error_message"]
+        event = "settle" if photo.pk in analysed else "claim"
+        fields = photo_state_set(photo, event, now=now)
         if photo.pk in analysed:
             out[photo.pk] = PhotoResult(photo.pk, Outcome.SKIPPED, "Already analysed.")
             if photo.analysis_attempts:  # the worker died after storing it: no crash to count
@@ -75,20 +73,14 @@ def photos_claim(
         if fields:
             changed.append(photo)
     # One UPDATE for the batch rather than one per photo.
-    Photo.objects.bulk_update(
-        changed, ["status", "status_changed_at", "error_message", "analysis_attempts"]
-    )
+    photos_state_save(changed)
     return fresh, suspects
 
 
 def _photo_fail_poison(photo: Photo, now: datetime) -> PhotoResult:
     """Fail a photo whose analyses never reported back PIPELINE_MAX_ANALYSIS_ATTEMPTS times."""
-    photo.status, photo.status_changed_at, photo.error_message = (
-        Photo.Status.FAILED,
-        now,
-        POISON_PHOTO_REASON,
-    )
-    photo.save(update_fields=["status", "status_changed_at", "error_message"])
+    fields = photo_state_set(photo, "give_up", now=now, error_message=POISON_PHOTO_REASON)
+    photo.save(update_fields=fields)
     logger.warning(
         "Photo %s failed: %d analyses never reported back (the worker died); not retried",
         photo.pk,

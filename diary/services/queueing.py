@@ -19,8 +19,8 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 
-from .analysis import photo_fail
 from .claims import photo_attempts_reset
+from .photo_states import photo_fail
 
 logger = logging.getLogger(__name__)
 

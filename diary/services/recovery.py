@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..models import Analysis, Photo
+from .photo_states import photos_transition
 from .queueing import photo_analysis_enqueue
 
 logger = logging.getLogger(__name__)
@@ -51,10 +52,7 @@ def photos_requeue_stale(
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         with transaction.atomic():
-            Photo.objects.filter(
-                pk__in=[pk for pk, _ in chunk],
-                status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING],
-            ).update(status=Photo.Status.PENDING, status_changed_at=timezone.now())
+            photos_transition("requeue", photo_ids=[pk for pk, _ in chunk])
         for pk, reanalysis in chunk:
             # A photo that already has an analysis waits behind new uploads.
             if not _publish(pk, low_priority=reanalysis):
@@ -81,12 +79,7 @@ def photos_reanalyse(*, version_label: str) -> int:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         # A new model gets its own PIPELINE_MAX_ANALYSIS_ATTEMPTS, even on a photo that failed.
-        Photo.objects.filter(pk__in=chunk).update(
-            status=Photo.Status.PENDING,
-            status_changed_at=timezone.now(),
-            error_message="",
-            analysis_attempts=0,
-        )
+        photos_transition("reanalyse", photo_ids=chunk)
         for offset, pk in enumerate(chunk):
             if not _publish(pk, low_priority=True):
                 # Counted up to this photo, the ones already sent from this chunk included.
