@@ -15,7 +15,8 @@ from celery_batches import Batches, SimpleRequest
 from celery_batches.trace import apply_batches_task
 from django.conf import settings
 
-from .services.queueing import TIME_LIMIT_EXCEEDED, task_enqueue
+from .services.queueing import task_enqueue
+from .task_names import TIME_LIMIT_EXCEEDED
 
 logger = logging.getLogger(__name__)
 

@@ -21,13 +21,15 @@ from .batches import AnalysisBatches, photo_id_of
 from .services.analysis import Outcome, photos_analyse
 from .services.files import stored_files_sweep
 from .services.photo_states import photo_fail
-from .services.queueing import (
+from .services.queueing import photo_analysis_retry
+from .services.recovery import photos_reanalyse, photos_requeue_stale
+from .task_names import (
     ANALYSE_PHOTO,
     REANALYSE_PHOTOS,
+    REQUEUE_STALE_PHOTOS,
+    SWEEP_STORED_FILES,
     TIME_LIMIT_EXCEEDED,
-    photo_analysis_retry,
 )
-from .services.recovery import photos_reanalyse, photos_requeue_stale
 from .versions import active_version_label
 
 logger = logging.getLogger(__name__)
@@ -82,13 +84,13 @@ def reanalyse_photos() -> int:
     return photos_reanalyse(version_label=active_version_label())
 
 
-@shared_task(name="diary.requeue_stale_photos", acks_late=True)
+@shared_task(name=REQUEUE_STALE_PHOTOS, acks_late=True)
 def requeue_stale_photos() -> int:
     """Periodic (celery beat): send photos stuck in pending or processing again."""
     return len(photos_requeue_stale())
 
 
-@shared_task(name="diary.sweep_stored_files", acks_late=True)
+@shared_task(name=SWEEP_STORED_FILES, acks_late=True)
 def sweep_stored_files() -> int:
     """Periodic (celery beat): remove stored files that no row names any more."""
     return len(stored_files_sweep())

@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.management.utils import get_random_secret_key
 
+from diary import task_names
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
 
@@ -210,7 +212,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Inference on ``gpu``; re-analysis after a model activation on ``gpu_low``, which the GPU worker
 # drains only when ``gpu`` is empty (the "priority" queue order below); light work on ``default``.
-CELERY_TASK_ROUTES = {"diary.analyse_photo": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {task_names.ANALYSE_PHOTO: {"queue": "gpu"}}
 PIPELINE_REANALYSIS_QUEUE = "gpu_low"
 # One message at a time for the light worker; the GPU worker raises it on its command line to the
 # batch size, or celery-batches could never see more than one waiting photo (README, "Workers").
@@ -262,11 +264,11 @@ PIPELINE_STALE_AFTER = timedelta(minutes=env.int("PIPELINE_STALE_AFTER_MINUTES",
 STORAGE_SWEEP_GRACE = timedelta(minutes=env.int("STORAGE_SWEEP_GRACE_MINUTES", default=60))
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-photos": {
-        "task": "diary.requeue_stale_photos",
+        "task": task_names.REQUEUE_STALE_PHOTOS,
         "schedule": timedelta(minutes=env.int("PIPELINE_RECOVERY_EVERY_MINUTES", default=10)),
     },
     "sweep-stored-files": {
-        "task": "diary.sweep_stored_files",
+        "task": task_names.SWEEP_STORED_FILES,
         "schedule": timedelta(minutes=env.int("STORAGE_SWEEP_EVERY_MINUTES", default=60)),
     },
 }

@@ -19,14 +19,11 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 
+from ..task_names import ANALYSE_PHOTO, REANALYSE_PHOTOS
 from .claims import photo_attempts_reset
 from .photo_states import photo_fail
 
 logger = logging.getLogger(__name__)
-
-ANALYSE_PHOTO = "diary.analyse_photo"
-REANALYSE_PHOTOS = "diary.reanalyse_photos"
-TIME_LIMIT_EXCEEDED = "diary.analysis_time_limit_exceeded"
 
 
 def task_enqueue(
