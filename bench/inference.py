@@ -73,9 +73,13 @@ def random_checkpoint(
 ) -> Path:
     """A checkpoint of an untrained (arch, backbone) as the predictor reads it: the weights do
     not change the work per photo, so latency needs no training."""
-    from segmentation.core import build_model, save_checkpoint
-    from segmentation.core.checkpoint import make_header
-    from segmentation.core.models import model_normalization, output_convention
+    from segmentation.core import (
+        build_model,
+        make_header,
+        model_normalization,
+        output_convention,
+        save_checkpoint,
+    )
 
     mean, std = model_normalization(arch, backbone)
     header = make_header(arch=arch, backbone=backbone, num_classes=2, resize_size=resize_size,
@@ -110,8 +114,7 @@ def _predictor(option: str, checkpoint: Path, device: str, batch_size: int):
     """The worker's predictor; the options not adopted in it swap its runner here, bench-only."""
     import torch
 
-    from segmentation.core import SegmentationPredictor
-    from segmentation.core.engine import predict_probabilities
+    from segmentation.core import SegmentationPredictor, predict_probabilities
 
     backend = "onnxruntime" if option == "onnxruntime" else "eager"
     predictor = SegmentationPredictor(checkpoint, device=device, backend=backend,

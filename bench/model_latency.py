@@ -68,8 +68,7 @@ def main() -> None:
     import torch
     from tqdm import tqdm
 
-    from segmentation.core import SegmentationPredictor, preset
-    from segmentation.core.models import count_parameters
+    from segmentation.core import SegmentationPredictor, count_parameters, preset
 
     torch.set_num_threads(args.threads)
     images = load_images(args.data, validation_names(args.data, args.fold)[: args.photos])

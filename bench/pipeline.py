@@ -119,9 +119,13 @@ def _activate(kind: str, resize: int | None, folder: Path) -> str:
     SegmentationModel.objects.update(is_active=False)
     if kind == "baseline":
         return "baseline"
-    from segmentation.core import build_model, save_checkpoint
-    from segmentation.core.checkpoint import make_header
-    from segmentation.core.models import model_normalization, output_convention
+    from segmentation.core import (
+        build_model,
+        make_header,
+        model_normalization,
+        output_convention,
+        save_checkpoint,
+    )
     from segmentation.services import model_register
 
     arch, backbone, name = _MODELS[kind]

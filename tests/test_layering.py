@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +50,53 @@ def test_the_resolver_sees_relative_imports():
     # The rule above would pass vacuously if relative imports were not resolved.
     assert "diary.services.queueing" in _imported_modules(ROOT / "diary" / "tasks.py")
     assert "diary.batches" in _imported_modules(ROOT / "diary" / "tasks.py")
+
+
+#: segmentation.core's public namespaces; its other modules are internal (see its docstring).
+CORE_PUBLIC = {"compare", "data", "encoders", "losses", "metrics", "transforms"}
+CORE_INTERNAL = {
+    path.stem for path in (ROOT / "segmentation" / "core").glob("*.py") if path.stem != "__init__"
+} - CORE_PUBLIC
+
+
+def _outside_the_core() -> list[Path]:
+    paths = [ROOT / "manage.py"]
+    for folder in ("config", "diary", "segmentation", "bench"):
+        paths += [
+            path
+            for path in (ROOT / folder).rglob("*.py")
+            if (ROOT / "segmentation" / "core") not in path.parents
+        ]
+    return paths
+
+
+def test_code_outside_the_core_uses_its_public_api():
+    assert {"training", "engine", "checkpoint", "predictor"} <= CORE_INTERNAL
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in _imported_modules(path)
+            if name.startswith("segmentation.core.") and name.split(".")[2] in CORE_INTERNAL
+        )
+        for path in _outside_the_core()
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_importing_the_predictor_loads_no_training_code():
+    probe = (
+        "import sys\n"
+        "from segmentation.core import SegmentationPredictor\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = set(result.stdout.split())
+    assert "segmentation.core.predictor" in loaded
+    training = {f"segmentation.core.{name}" for name in ("training", "engine", "losses", "compare")}
+    assert loaded & training == set()
+    # ...and the training code is still one attribute away.
+    from segmentation import core
+
+    assert callable(core.train) and core.compare.run_comparison

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .engine import lesion_probabilities, predict_probabilities
+from .inference import lesion_probabilities, predict_probabilities
 from .models import model_logits
 
 __all__ = ["BACKENDS", "Runner", "build_runner", "onnx_bytes"]
@@ -121,7 +121,7 @@ def _onnxruntime_runner(model: nn.Module, *, size: int, flip_tta: bool) -> Runne
         total = probabilities(batch)
         if not flip_tta:
             return total
-        # The same averaging as engine.predict_probabilities: each flip flipped back first.
+        # The same averaging as inference.predict_probabilities: each flip flipped back first.
         for dims in ((3,), (2,)):
             total += probabilities(batch.flip(dims)).flip(tuple(d - 1 for d in dims))
         return total / 3

@@ -12,9 +12,11 @@ from pathlib import Path
 from .models import input_multiple, model_normalization
 from .transforms import SegmentationPresetEval, SegmentationPresetTrain
 
-__all__ = ["KEEP_CHOICES", "TrainConfig", "TrainResult", "get_transform"]
+__all__ = ["KEEP_CHOICES", "OPTIMIZERS", "SCHEDULES", "TrainConfig", "TrainResult", "get_transform"]
 
 KEEP_CHOICES = ("best", "final")
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("poly", "cosine")
 
 
 @dataclass

@@ -10,23 +10,18 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from .config import OPTIMIZERS, SCHEDULES
+from .inference import predict_probabilities
 from .metrics import SegmentationMeter
-from .models import model_encoder, model_logits
+from .models import model_encoder
 
 __all__ = [
-    "OPTIMIZERS",
-    "SCHEDULES",
     "build_optimizer",
     "build_scheduler",
     "evaluate",
-    "lesion_probabilities",
-    "predict_probabilities",
     "set_backbone_trainable",
     "train_one_epoch",
 ]
-
-OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("poly", "cosine")
 
 
 def set_backbone_trainable(model: nn.Module, trainable: bool) -> None:
@@ -85,27 +80,6 @@ def build_scheduler(
         return 0.5 * (1 + math.cos(math.pi * progress))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def lesion_probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) logits to the (N, H, W) probability of the lesion: class 1 of a softmax, or
-    the sigmoid of a single-channel (binary) head."""
-    if logits.shape[1] == 1:
-        return logits.float().sigmoid()[:, 0]
-    return logits.float().softmax(dim=1)[:, 1]
-
-
-def predict_probabilities(model: nn.Module, image: torch.Tensor, *, flip_tta: bool = False):
-    """Lesion probabilities of a batch; with ``flip_tta`` averaged over the image and its
-    horizontal and vertical flips (each prediction flipped back first)."""
-    probabilities = lesion_probabilities(model_logits(model(image)))
-    if not flip_tta:
-        return probabilities
-    total = probabilities.clone()
-    for dims in ((3,), (2,)):
-        flipped = lesion_probabilities(model_logits(model(image.flip(dims))))
-        total += flipped.flip(tuple(d - 1 for d in dims))
-    return total / 3
 
 
 def train_one_epoch(

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from segmentation.core import model_names
+from segmentation.core import WeightsUnavailableError, model_names
 from segmentation.core.compare import evaluate_baseline, limit_fold, markdown_table, run_comparison
-from segmentation.core.weights import WeightsUnavailableError
 
 from .train_model import add_training_arguments, config_from_options, folds_from_options
 

@@ -11,8 +11,12 @@ from typing import TYPE_CHECKING
 
 from django.core.management.base import BaseCommand, CommandError
 
-from segmentation.core import SegmentationFolder, SegmentationPredictor, evaluate_segmenter
-from segmentation.core.data import make_folds
+from segmentation.core import (
+    SegmentationFolder,
+    SegmentationPredictor,
+    evaluate_segmenter,
+    make_folds,
+)
 
 if TYPE_CHECKING:
     from segmentation.severity.baseline import ColourThresholdSegmenter

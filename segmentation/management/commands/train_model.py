@@ -14,13 +14,20 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from segmentation.core import TrainConfig, make_folds, train
-from segmentation.core.config import KEEP_CHOICES
-from segmentation.core.engine import OPTIMIZERS, SCHEDULES
+from segmentation.core import (
+    KEEP_CHOICES,
+    MODELS,
+    OPTIMIZERS,
+    PRESETS,
+    PRETRAINED_SOURCES,
+    SCHEDULES,
+    TrainConfig,
+    WeightsUnavailableError,
+    make_folds,
+    preset,
+    train,
+)
 from segmentation.core.losses import LOSSES
-from segmentation.core.models import MODELS, PRETRAINED_SOURCES
-from segmentation.core.presets import PRESETS, preset
-from segmentation.core.weights import WeightsUnavailableError
 
 logger = logging.getLogger(__name__)
 
