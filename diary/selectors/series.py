@@ -13,6 +13,7 @@ from typing import NamedTuple
 from segmentation.selectors import active_model_get
 
 from ..models import Analysis, BodySite, Patient, TreatmentEntry
+from ..progression.mdc import mdc_table
 from ..versions import active_version_label, version_label_of
 
 # The measures a series carries for each photo, in the order of the API, CSV and FHIR exports.
@@ -76,8 +77,6 @@ def series_model_version() -> str:
 def _series_model(model_version: str | None) -> tuple[str, dict[str, float]]:
     """The version label of the series' analyses and the MDC table of the model behind them (one
     query). An explicit older version is judged against the ground-truth MDC."""
-    from ..progression.trends import mdc_table
-
     if model_version is not None:
         return model_version, mdc_table()
     model = active_model_get()
