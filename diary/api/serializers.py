@@ -70,9 +70,12 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "username", "display_name", "clinician_ids", "created_at"]
 
 
-def _is_patient(user) -> bool:
-    # By role, not by profile row: the schema is generated without touching the database.
-    return getattr(user, "role", None) == User.Role.PATIENT
+def _names_the_patient(user) -> bool:
+    """Clinicians and staff name the patient of a new row. A patient may leave it out, and so may
+    the public schema, from which the patients' app is generated. By role, not by profile row:
+    the schema is generated without touching the database."""
+    is_authenticated = getattr(user, "is_authenticated", False)
+    return is_authenticated and getattr(user, "role", None) != User.Role.PATIENT
 
 
 class PatientOwnedSerializer(serializers.ModelSerializer):
@@ -85,10 +88,9 @@ class PatientOwnedSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if "patient" in fields and request is not None:
             fields["patient"].queryset = Patient.objects.visible_to(request.user)
-            # A patient writing their own diary may leave ``patient`` out; anyone else names the
-            # patient of a new row. The schema is generated with the requester's user, so each
-            # role's schema says which (a patient's schema leaves ``patient`` optional).
-            fields["patient"].required = self.instance is None and not _is_patient(request.user)
+            # The schema is generated with the requester's user, so each role's schema says
+            # whether ``patient`` is required.
+            fields["patient"].required = self.instance is None and _names_the_patient(request.user)
         if "body_site" in fields and request is not None:
             fields["body_site"].queryset = BodySite.objects.visible_to(request.user)
         return fields
