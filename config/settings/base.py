@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.management.utils import get_random_secret_key
 
+from config.storage import default_storage_settings
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
 
@@ -110,24 +112,9 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
-_STORAGE_BACKEND = env("DJANGO_STORAGE_BACKEND", default="local")
-if _STORAGE_BACKEND == "s3":
-    # Shared object storage for workers on several hosts (any S3-compatible store).
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env("AWS_S3_REGION_NAME", default=None),
-            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
-            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
-            "default_acl": "private",
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
-    }
-else:
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Local disk, or an S3-compatible bucket shared by worker hosts (config/storage.py). Neither
+# backend gives out URLs: a presigned link would outlive the permission check.
+_default_storage = default_storage_settings(env)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
