@@ -202,8 +202,9 @@ def _analysis_create(
     from segmentation.severity import measure_severity, render_mask, render_overlay
 
     started = time.perf_counter()
+    pixels = np.asarray(image)  # once, for the measures and the overlay
     try:
-        report = measure_severity(np.asarray(image), mask, segmenter=loaded.version_label)
+        report = measure_severity(pixels, mask, segmenter=loaded.version_label)
     except ValueError as error:
         raise _BadPhoto(f"The severity of this photo cannot be measured ({error}).") from error
     measures = report.as_dict()
@@ -221,7 +222,7 @@ def _analysis_create(
         rgb_mean_difference=report.rgb_mean_difference_vs_rest,
         grade=report.grade or "",
     )
-    renderings = render_mask(mask), render_overlay(image, mask)
+    renderings = render_mask(mask), render_overlay(image, mask, pixels=pixels)
     timings["render"] = _ms_since(started)
     started = time.perf_counter()
     mask_png, overlay_png = (
