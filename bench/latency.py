@@ -166,9 +166,13 @@ def _processes(mode: str, env: dict, port: int, folder: Path) -> list[subprocess
 
 
 def _run_mode(args) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"bench-latency-{args.mode}-") as tmp:
+        return _measure(args, Path(tmp))
+
+
+def _measure(args, folder: Path) -> dict:
     from bench.pipeline import _jpeg
 
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-latency-{args.mode}-"))
     env = {**os.environ, "DJANGO_MEDIA_ROOT": str(folder / "media"),
            "API_UPLOAD_RATE": "100000/min", "DJANGO_SECRET_KEY": "latency-bench-" + "k" * 40,
            "DJANGO_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}  # fmt: skip

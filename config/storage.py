@@ -53,3 +53,14 @@ def default_storage_settings(env: Env) -> dict:
             "file_overwrite": False,
         },
     }
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """The S3 backend's errors that are not ``OSError`` (an unreachable endpoint, a 5xx answer):
+    the pipeline retries them like a local disk's I/O errors. A missing object is already a
+    ``FileNotFoundError`` (django-storages converts the 404)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # boto3 is only needed with DJANGO_STORAGE_BACKEND=s3
+        return ()
+    return (BotoCoreError, ClientError)

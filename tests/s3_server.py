@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,16 +54,16 @@ def _listening(port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory):
-    """Start ``python -m moto.server`` on a free port; its URL, for the whole session."""
+@contextmanager
+def moto_server(log_dir: Path):
+    """Run ``python -m moto.server`` on a free port for the block; yields ``(url, process)``."""
     try:
         import boto3  # noqa: F401
         import moto.server  # noqa: F401
     except ImportError as error:
         require_service("moto's S3 server", False, f"{error}; pip install -r requirements-dev.txt")
     port = _free_port()
-    log_path = Path(tmp_path_factory.mktemp("moto")) / "moto.log"
+    log_path = log_dir / "moto.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -75,22 +76,28 @@ def s3_endpoint(tmp_path_factory):
             process.kill()
             pytest.fail(f"moto's server did not start:\n{log_path.read_text()[-2000:]}")
         time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-@pytest.fixture
-def s3_bucket(s3_endpoint, settings, monkeypatch) -> S3Bucket:
-    """A fresh bucket, and this process's default storage pointed at it as a deployment would.
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """moto's server for the whole session; its URL."""
+    with moto_server(Path(tmp_path_factory.mktemp("moto"))) as (url, _process):
+        yield url
 
-    The variables are also put in this process's environment, which the live worker fixture
-    passes on to the worker it starts.
-    """
+
+def s3_point_at(endpoint: str, settings, monkeypatch) -> S3Bucket:
+    """Create a bucket on ``endpoint`` and point this process's default storage at it, with the
+    variables a deployment sets (also put in the environment, which the live worker fixture
+    passes on to the worker it starts)."""
     import boto3
     import environ
 
@@ -99,7 +106,7 @@ def s3_bucket(s3_endpoint, settings, monkeypatch) -> S3Bucket:
     name = f"diary-{uuid.uuid4().hex[:16]}"
     environment = {
         "DJANGO_STORAGE_BACKEND": "s3",
-        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_S3_ENDPOINT_URL": endpoint,
         "AWS_STORAGE_BUCKET_NAME": name,
         "AWS_S3_REGION_NAME": "us-east-1",
         "AWS_ACCESS_KEY_ID": "diary-test-key",
@@ -109,15 +116,21 @@ def s3_bucket(s3_endpoint, settings, monkeypatch) -> S3Bucket:
         monkeypatch.setenv(key, value)
     client = boto3.client(
         "s3",
-        endpoint_url=s3_endpoint,
+        endpoint_url=endpoint,
         region_name=environment["AWS_S3_REGION_NAME"],
         aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
     )
     client.create_bucket(Bucket=name)
     settings.STORAGES = {**settings.STORAGES, "default": default_storage_settings(environ.Env())}
-    bucket = S3Bucket(s3_endpoint, name, environment, client)
+    return S3Bucket(endpoint, name, environment, client)
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, settings, monkeypatch) -> S3Bucket:
+    """A fresh bucket on the session's server, this process's default storage pointed at it."""
+    bucket = s3_point_at(s3_endpoint, settings, monkeypatch)
     yield bucket
     for key in bucket.object_keys():
-        client.delete_object(Bucket=name, Key=key)
-    client.delete_bucket(Bucket=name)
+        bucket.client.delete_object(Bucket=bucket.name, Key=key)
+    bucket.client.delete_bucket(Bucket=bucket.name)

@@ -26,6 +26,8 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from config.storage import storage_errors
+
 from ..models import Analysis, Photo
 from ..segmenter_cache import LoadedSegmenter, segmenter_get
 from .claims import photo_attempt_count, photos_claim
@@ -34,8 +36,13 @@ from .outcomes import Outcome, PhotoResult
 
 logger = logging.getLogger(__name__)
 
-#: Errors worth retrying: the database or the storage was briefly unavailable.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, OSError)
+#: Errors worth retrying: the database or the storage (local disk or S3) was briefly unavailable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    *storage_errors(),
+)
 
 
 class _BadPhoto(Exception):

@@ -85,3 +85,37 @@ def test_s3_sweep_removes_only_objects_no_row_names(s3_bucket: S3Bucket):  # noq
     assert stored_files_sweep(older_than=timedelta(hours=1)) == []  # too recent
     assert stored_files_sweep(older_than=timedelta(0)) == [orphan]
     assert s3_bucket.object_keys() == named
+
+
+def test_s3_photo_missing_from_the_bucket_fails_with_a_readable_reason(
+    s3_bucket: S3Bucket,  # noqa: F811
+):
+    from diary.services.analysis import photos_analyse
+    from diary.services.outcomes import Outcome
+    from tests.factories import PhotoFactory
+
+    photo = PhotoFactory()
+    s3_bucket.client.delete_object(Bucket=s3_bucket.name, Key=photo.image.name)
+    [result] = photos_analyse(photo_ids=[photo.pk])
+    assert result.outcome is Outcome.FAILED
+    photo.refresh_from_db()
+    assert photo.error_message == "The photo's file is missing from storage."
+
+
+def test_s3_outage_during_an_analysis_is_retried_not_failed(settings, monkeypatch, tmp_path):
+    """The S3 endpoint goes away between the upload and the analysis: the photo is retried
+    (transient), not failed as if it were a bad photo."""
+    from diary.models import Photo
+    from diary.services.analysis import photos_analyse
+    from diary.services.outcomes import Outcome
+    from tests.factories import PhotoFactory
+    from tests.s3_server import moto_server, s3_point_at
+
+    with moto_server(tmp_path) as (endpoint, server):
+        s3_point_at(endpoint, settings, monkeypatch)
+        photo = PhotoFactory()
+        server.terminate()
+        server.wait(timeout=10)
+        [result] = photos_analyse(photo_ids=[photo.pk])
+    assert result.outcome is Outcome.RETRY, result
+    assert Photo.objects.get(pk=photo.pk).status == Photo.Status.PROCESSING
