@@ -88,6 +88,14 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default analyses uploads in the request threads. A burst of uploads made
+    # SQLite's deferred transactions fail at once with "database is locked" when they upgraded to
+    # writing (the busy timeout does not apply then), and photos ended failed (bench/latency.py,
+    # docs/performance.md). IMMEDIATE takes the write lock at BEGIN, where the timeout waits.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 30}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "diary.User"
