@@ -113,12 +113,8 @@ def _now():
     return timezone.now()
 
 
-def _activate(kind: str, resize: int | None, folder: Path) -> str:
-    from segmentation.models import SegmentationModel
-
-    SegmentationModel.objects.update(is_active=False)
-    if kind == "baseline":
-        return "baseline"
+def bench_checkpoint(kind: str, resize: int | None, path: Path) -> Path:
+    """A randomly initialised checkpoint of ``kind`` (torch's current seed draws the weights)."""
     from segmentation.core import (
         build_model,
         make_header,
@@ -126,17 +122,27 @@ def _activate(kind: str, resize: int | None, folder: Path) -> str:
         output_convention,
         save_checkpoint,
     )
-    from segmentation.services import model_register
 
-    arch, backbone, name = _MODELS[kind]
+    arch, backbone, _ = _MODELS[kind]
     size, flip_tta = _inference_settings(kind, resize)
     mean, std = model_normalization(arch, backbone)
     header = make_header(arch=arch, backbone=backbone, num_classes=2,
                          resize_size=size, crop_size=size, mean=mean, std=std,
                          output_convention=output_convention(arch, backbone),
                          flip_tta=flip_tta)  # fmt: skip
-    model = build_model(arch, backbone, num_classes=2)
-    path = save_checkpoint(folder / "bench.pth", model=model, header=header)
+    return save_checkpoint(path, model=build_model(arch, backbone, num_classes=2), header=header)
+
+
+def _activate(kind: str, resize: int | None, folder: Path) -> str:
+    from segmentation.models import SegmentationModel
+
+    SegmentationModel.objects.update(is_active=False)
+    if kind == "baseline":
+        return "baseline"
+    from segmentation.services import model_register
+
+    arch, backbone, name = _MODELS[kind]
+    path = bench_checkpoint(kind, resize, folder / "bench.pth")
     from diary.models import Photo
 
     Photo.objects.all().delete()  # their analyses protect the previous run's model
@@ -155,13 +161,29 @@ def _purge() -> None:
             connection.default_channel.queue_purge(queue)
 
 
-def _start_worker(batch_size: int, media: Path, log: Path) -> subprocess.Popen:
+def _start_worker(
+    batch_size: int,
+    media: Path,
+    log: Path,
+    *,
+    processes: int | None = None,
+    threads: int | None = None,
+) -> subprocess.Popen:
+    """One ``--pool solo`` worker on ``gpu``; with ``processes``, a prefork pool of that many on
+    ``gpu,gpu_low,default`` (bench/reanalysis.py), ``threads`` per process when given."""
     env = {**os.environ, "PIPELINE_BATCH_SIZE": str(batch_size), "DJANGO_MEDIA_ROOT": str(media),
            "PIPELINE_BATCH_INTERVAL_SECONDS": "0.5", "DJANGO_LOG_LEVEL": "INFO"}  # fmt: skip
+    env.pop("PIPELINE_THREADS_PER_PROCESS", None)
+    if threads:
+        env["PIPELINE_THREADS_PER_PROCESS"] = str(threads)
+    pool = ["--pool", "solo"] if processes is None else ["--pool", "prefork", "--concurrency",
+                                                         str(processes)]  # fmt: skip
+    queues = "gpu" if processes is None else "gpu,gpu_low,default"
     # Through this script, which registers the bench's model builder before Celery starts.
-    command = [sys.executable, __file__, "--as-worker", "-A", "config", "worker", "-Q", "gpu",
-               "--pool", "solo", "--prefetch-multiplier", str(batch_size), "--without-gossip",
-               "--without-mingle", "-n", f"bench{batch_size}@%h", "--loglevel", "INFO"]  # fmt: skip
+    command = [sys.executable, __file__, "--as-worker", "-A", "config", "worker", "-Q", queues,
+               *pool, "--prefetch-multiplier", str(batch_size), "--without-gossip",
+               "--without-mingle", "-n", f"bench{batch_size}-{time.monotonic_ns()}@%h",
+               "--loglevel", "INFO"]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT)  # fmt: skip
     deadline = time.monotonic() + 120

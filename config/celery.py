@@ -9,3 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = Celery("vitiligo_diary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Thread pools sized from the host's cores and the worker's concurrency (signal receivers).
+from config import worker_threads  # noqa: E402, F401

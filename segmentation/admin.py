@@ -8,8 +8,17 @@ from .services import model_activate
 class SegmentationModelAdmin(admin.ModelAdmin):
     list_display = ["name", "architecture", "backbone", "is_active", "validation_f1", "created_at"]
     list_filter = ["architecture", "backbone", "is_active"]
-    readonly_fields = ["checkpoint_sha256", "created_at", "is_active", "metrics"]
+    readonly_fields = ["checkpoint_file", "checkpoint_sha256", "created_at", "is_active", "metrics"]
     actions = ["activate"]
+
+    def get_exclude(self, request, obj=None):
+        # Once stored, the checkpoint is shown by name: the file widget would link to its storage
+        # URL, and media has none (config/storage.py).
+        return ["checkpoint"] if obj is not None else []
+
+    @admin.display(description="checkpoint")
+    def checkpoint_file(self, obj: SegmentationModel) -> str:
+        return obj.checkpoint.name if obj.checkpoint else "-"
 
     @admin.display(description="validation F1")
     def validation_f1(self, obj: SegmentationModel) -> str:

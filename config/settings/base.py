@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.management.utils import get_random_secret_key
 
+from config.storage import default_storage_settings
 from diary import task_names
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -89,11 +90,14 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default is served by threads that write at once (runserver, the tests' live
-    # server: an upload's in-process analysis, audit entries of parallel image requests). Writers
-    # take the lock when their transaction starts and wait for it, and WAL lets readers go on.
+    # The embedded default is served by threads that write at once (runserver analyses uploads
+    # in its request threads; the tests' live server answers parallel image requests, each with
+    # an audit entry). SQLite's deferred transactions failed at once with "database is locked"
+    # when they upgraded to writing (a burst of 50 uploads left 26 photos failed: bench/latency.py,
+    # docs/performance.md). IMMEDIATE takes the write lock at BEGIN, where the timeout waits; WAL
+    # lets readers go on meanwhile.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        {"transaction_mode": "IMMEDIATE", "timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}
     )
     # Tests on a file too: Django's in-memory test database is one shared cache, whose table
     # locks fail at once ("database table is locked") instead of waiting.
@@ -122,24 +126,9 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
-_STORAGE_BACKEND = env("DJANGO_STORAGE_BACKEND", default="local")
-if _STORAGE_BACKEND == "s3":
-    # Shared object storage for workers on several hosts (any S3-compatible store).
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
-            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
-            "region_name": env("AWS_S3_REGION_NAME", default=None),
-            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
-            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
-            "default_acl": "private",
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
-    }
-else:
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Local disk, or an S3-compatible bucket shared by worker hosts (config/storage.py). Neither
+# backend gives out URLs: a presigned link would outlive the permission check.
+_default_storage = default_storage_settings(env)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {

@@ -118,10 +118,34 @@ class AnalysisAdmin(PatientScopedAdmin):
     ]
     list_filter = ["model_version", "grade"]
     list_select_related = ["photo__body_site", "photo__patient__user"]
-    readonly_fields = [f.name for f in Analysis._meta.fields]
+    # The mask and overlay are linked to the photo's permission-checked file view: Django's own
+    # rendering of a file field links to its storage URL, which media does not have
+    # (config/storage.py; on S3 it would be a presigned link that outlives this page's check).
+    exclude = ["mask", "overlay"]
+    readonly_fields = [
+        *(f.name for f in Analysis._meta.fields if f.name not in ("mask", "overlay")),
+        "mask_link",
+        "overlay_link",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="mask")
+    def mask_link(self, analysis: Analysis):
+        return self._file_link(analysis, "mask")
+
+    @admin.display(description="overlay")
+    def overlay_link(self, analysis: Analysis):
+        return self._file_link(analysis, "overlay")
+
+    def _file_link(self, analysis: Analysis, kind: str):
+        if not getattr(analysis, kind):
+            return "-"
+        if analysis.photo.latest_analysis != analysis:
+            return getattr(analysis, kind).name  # the file view streams the latest analysis's
+        url = reverse("admin:diary_photo_file", args=[analysis.photo_id, kind])
+        return format_html('<a href="{}">{}</a>', url, getattr(analysis, kind).name)

@@ -25,6 +25,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from PIL import Image, UnidentifiedImageError
 
+from config.storage import storage_errors
+
 from ..models import Analysis, Photo
 from ..segmenter_cache import LoadedSegmenter, segmenter_get
 from .claims import photo_attempt_count, photos_claim
@@ -34,8 +36,13 @@ from .photo_states import photo_fail, photos_transition
 
 logger = logging.getLogger(__name__)
 
-#: Errors worth retrying: the database or the storage was briefly unavailable.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, OSError)
+#: Errors worth retrying: the database or the storage (local disk or S3) was briefly unavailable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    *storage_errors(),
+)
 
 
 class _BadPhoto(Exception):
@@ -184,8 +191,9 @@ def _analysis_create(
     from segmentation.severity import measure_severity, render_mask, render_overlay
 
     started = time.perf_counter()
+    pixels = np.asarray(image)  # once, for the measures and the overlay
     try:
-        report = measure_severity(np.asarray(image), mask, segmenter=loaded.version_label)
+        report = measure_severity(pixels, mask, segmenter=loaded.version_label)
     except ValueError as error:
         raise _BadPhoto(f"The severity of this photo cannot be measured ({error}).") from error
     measures = report.as_dict()
@@ -203,7 +211,7 @@ def _analysis_create(
         rgb_mean_difference=report.rgb_mean_difference_vs_rest,
         grade=report.grade or "",
     )
-    renderings = render_mask(mask), render_overlay(image, mask)
+    renderings = render_mask(mask), render_overlay(image, mask, pixels=pixels)
     timings["render"] = _ms_since(started)
     started = time.perf_counter()
     mask_png, overlay_png = (

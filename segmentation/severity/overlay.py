@@ -20,6 +20,7 @@ def render_overlay(
     fill_alpha: float = 0.35,
     outline_rgb: tuple[int, int, int] = (255, 230, 0),
     outline_fraction: float = 0.004,
+    pixels: np.ndarray | None = None,
 ) -> Image.Image:
     """The photo (as RGB) with the lesion filled semi-transparently and outlined.
 
@@ -32,7 +33,12 @@ def render_overlay(
     if not 0.0 <= fill_alpha <= 1.0:
         raise ValueError("fill_alpha must be in [0, 1]")
     lesion = check_mask(mask, (image.height, image.width))
-    rgb = np.array(image.convert("RGB"), dtype=np.uint8)
+    if pixels is not None and pixels.shape != (image.height, image.width, 3):
+        raise ValueError(f"pixels must be the photo's RGB array, got shape {pixels.shape}")
+    # ``pixels``: the photo's RGB array when the caller already has it (the worker converts the
+    # photo once for the severity measures and the overlay); converting a PIL image is the slow
+    # part, copying an array is not.
+    rgb = np.array(image.convert("RGB") if pixels is None else pixels, dtype=np.uint8)
     # Only the lesion's pixels change, so only they go through float arithmetic: the worker
     # renders every photo, and a float copy of the whole photo cost more than the blend.
     fill = np.asarray(fill_rgb, dtype=np.float32)

@@ -153,6 +153,7 @@ def start_worker(live_services, tmp_path):
         delay: float = 0.0,
         concurrency: int = 1,
         crash_on_size: str = "",
+        media_root: Path | None = None,
     ) -> LiveWorker:
         db = connection.settings_dict
         env = {
@@ -161,7 +162,8 @@ def start_worker(live_services, tmp_path):
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "CELERY_BROKER_URL": redis_url(),
             "CELERY_TASK_ALWAYS_EAGER": "false",
-            "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            # Another host's worker (shared storage) has a media folder of its own.
+            "DJANGO_MEDIA_ROOT": str(media_root or settings.MEDIA_ROOT),
             "PIPELINE_BATCH_SIZE": str(batch_size),
             "PIPELINE_BATCH_INTERVAL_SECONDS": "0.3",
             "PIPELINE_TEST_DELAY_SECONDS": str(delay),
