@@ -176,6 +176,9 @@ def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
             kept = np.mean([not _flags(code, v, t) for v in originals])
             caught = np.mean([_flags(code, v, t) for v in targets]) if len(targets) else 0.0
             scored.append(((bool(kept >= keep), caught), float(t)))
+        if not scored:  # no tuning photos (a --limit smoke run)
+            chosen[code] = float("nan")
+            continue
         best = max(key for key, _ in scored)
         # The middle of the equally good thresholds: as far from both sides as the data allow.
         chosen[code] = float(np.median([t for key, t in scored if key == best]))
@@ -226,12 +229,18 @@ def _measure_all(data: Path, limit: int | None) -> list[dict]:
     meta = list(csv.DictReader((data / "metadata.csv").open()))[:limit]
     segmenter = ColourThresholdSegmenter()
     rows = []
+    measured_groups: set[str] = set()
     for item in tqdm(meta, desc="photos", unit="photo"):
         path = next((data / "images").glob(f"{item['name']}.*"))
         image = np.asarray(Image.open(path).convert("RGB"))
         gt = np.asarray(Image.open(data / "masks" / f"{item['name']}.png")) > 127
         half = "tune" if item["suggested_fold"] in TUNE_FOLDS else "report"
-        base = {"name": item["name"], "half": half}
+        base = {"name": item["name"], "half": half, "group": item["source_group"]}
+        # Severity is measured on one photo per group of the reported half (the others are
+        # augmented copies of it): the expensive part, and copies would add no independent case.
+        measure = half == "report" and item["source_group"] not in measured_groups
+        if measure:
+            measured_groups.add(item["source_group"])
         original = {}
         for d in (None, *DEGRADATIONS):
             img, mask = (image, gt) if d is None else degrade(image, gt, d)
@@ -244,7 +253,7 @@ def _measure_all(data: Path, limit: int | None) -> list[dict]:
                 "values": _values(img, mask),
                 "baseline_lesion_cut": check_lesion_border(predicted).value,
             }
-            if half == "report":
+            if measure:
                 row["gt"], row["baseline"] = _measures(img, mask), _measures(img, predicted)
                 if d is None:
                     original = {"gt": row["gt"], "baseline": row["baseline"]}
@@ -307,7 +316,7 @@ def _tables(report: list[dict], thresholds: dict[str, float]) -> None:
         anyc = np.mean([_flagged(r, thresholds, every) for r in rs])
         passed = [r for r in rs if not _flagged(r, thresholds, every)]
         cells = [
-            _spread([r[f"{s}_delta"][m] for r in passed], MDC[m])
+            _spread([r[f"{s}_delta"][m] for r in passed if f"{s}_delta" in r], MDC[m])
             for m in ("lesion_skin_fraction", "delta_e2000")
             for s in ("gt", "baseline")
         ]
@@ -323,7 +332,7 @@ def _tables(report: list[dict], thresholds: dict[str, float]) -> None:
 
 
 def _spread(deltas: list[float | None], mdc: float) -> str:
-    values = [v for v in deltas if v is not None]
+    values = [v for v in deltas if v is not None]  # None: not measured, or no lesion
     if not values:
         return "none passed"
     over = np.mean([v > mdc for v in values])

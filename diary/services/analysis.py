@@ -31,6 +31,7 @@ from ..segmenter_cache import LoadedSegmenter, segmenter_get
 from .claims import photo_attempt_count, photos_claim
 from .files import files_delete
 from .outcomes import Outcome, PhotoResult
+from .quality import photo_quality_with_lesion
 
 logger = logging.getLogger(__name__)
 
@@ -240,11 +241,14 @@ def _analysis_create(
         with transaction.atomic():
             analysis.timings_ms = _rounded(timings)
             analysis.save()
+            # The lesion-at-the-border check needs this mask; the upload's checks are kept.
+            checks = Photo.objects.filter(pk=photo.pk).values_list("quality_checks", flat=True)
             Photo.objects.filter(pk=photo.pk).update(
                 status=Photo.Status.DONE,
                 status_changed_at=timezone.now(),
                 error_message="",
                 analysis_attempts=0,
+                **photo_quality_with_lesion(checks.first() or [], mask),
             )
         # The row cannot hold the time of its own insert: it goes to the log (bench/pipeline.py).
         timings["db"] = _ms_since(started) + timings.get("claim", 0.0)

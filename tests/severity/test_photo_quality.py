@@ -16,19 +16,9 @@ from segmentation.severity.photo_quality import (
     check_photo,
     quality_ok,
 )
+from tests.images import textured_skin
 
 from .conftest import SKIN, disc
-
-
-def textured_skin(shape=(360, 480), seed=0) -> np.ndarray:
-    """Skin with pores and fine texture (noise slightly smoothed), a pale lesion in the middle:
-    what a sharp, well exposed close-up looks like to the checks."""
-    rng = np.random.default_rng(seed)
-    image = np.empty((*shape, 3), dtype=np.float32)
-    image[:] = SKIN
-    image[disc(shape, (shape[0] / 2, shape[1] / 2), shape[0] * 0.18)] = (236, 205, 185)
-    texture = ndimage.gaussian_filter(rng.normal(0, 14, shape), 0.8)[..., None]
-    return np.clip(image + texture, 0, 255).astype(np.uint8)
 
 
 def _by_code(image) -> dict:
