@@ -133,3 +133,15 @@ def test_quality_ok_reads_stored_dicts():
     assert set(checks[0]) == {"code", "passed", "value", "threshold", "message"}
     assert quality_ok(checks)
     assert not quality_ok([*checks, {**checks[0], "passed": False}])
+
+
+def test_the_batched_blur_effect_is_scikit_images():
+    from skimage.measure import blur_effect
+
+    from segmentation.severity.photo_quality import blur_effects
+
+    rng = np.random.default_rng(1)
+    patches = ndimage.gaussian_filter(rng.normal(128, 20, (4, 32, 32)), (0, 1.5, 0.7))
+    patches = patches.astype(np.float32)
+    expected = [blur_effect(patch) for patch in patches]
+    assert blur_effects(patches) == pytest.approx(expected, abs=1e-6)
