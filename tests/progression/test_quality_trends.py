@@ -132,3 +132,23 @@ def test_another_clinician_cannot_include(patient_a, other_clinician, site_with_
     assert client.get(include).status_code in (404, 405)
     dark.refresh_from_db()
     assert dark.quality_included_at is None
+
+
+def test_the_photo_admin_lists_quality_and_its_action_includes(
+    patient_a, clinician, site_with_a_dark_outlier
+):
+    _, dark = site_with_a_dark_outlier
+    client = Client()
+    client.force_login(clinician)
+    changelist = reverse("admin:diary_photo_changelist")
+    assert client.get(changelist, {"quality_ok__exact": "0"}).context["cl"].result_count == 1
+    change = client.get(reverse("admin:diary_photo_change", args=[dark.pk])).content.decode()
+    assert DARK["message"] in change
+    before = AuditEvent.objects.filter(action=AuditEvent.Action.UPDATE).count()
+    response = client.post(
+        changelist, {"action": "include_in_trends", "_selected_action": [dark.pk]}
+    )
+    assert response.status_code == 302
+    dark.refresh_from_db()
+    assert dark.quality_included_by == clinician
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.UPDATE).count() > before
