@@ -248,7 +248,9 @@ def _analysis_create(
                 status_changed_at=timezone.now(),
                 error_message="",
                 analysis_attempts=0,
-                **photo_quality_with_lesion(checks.first() or [], mask),
+                **photo_quality_with_lesion(
+                    checks.first() or [], mask, baseline=loaded.model is None
+                ),
             )
         # The row cannot hold the time of its own insert: it goes to the log (bench/pipeline.py).
         timings["db"] = _ms_since(started) + timings.get("claim", 0.0)

@@ -35,11 +35,13 @@ def photo_quality_fields(checks: list[dict]) -> dict:
     return {"quality_checks": checks, "quality_ok": quality_ok(checks)}
 
 
-def photo_quality_with_lesion(checks: list[dict], mask: np.ndarray) -> dict:
+def photo_quality_with_lesion(checks: list[dict], mask: np.ndarray, *, baseline: bool) -> dict:
     """``checks`` with the lesion-at-the-border check of ``mask`` (the newest analysis's)
-    replacing any earlier one, as Photo fields."""
+    replacing any earlier one, as Photo fields. ``baseline``: the colour-threshold baseline made
+    the mask (held to its own threshold, docs/quality.md)."""
     kept = [check for check in checks if check.get("code") != LESION_CUT]
-    return photo_quality_fields([*kept, check_lesion_border(mask).as_dict()])
+    lesion = check_lesion_border(mask, baseline=baseline)
+    return photo_quality_fields([*kept, lesion.as_dict()])
 
 
 def photo_quality_include_set(*, photo: Photo, user: User, include: bool) -> Photo:

@@ -145,3 +145,11 @@ def test_the_batched_blur_effect_is_scikit_images():
     patches = patches.astype(np.float32)
     expected = [blur_effect(patch) for patch in patches]
     assert blur_effects(patches) == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_colour_baselines_masks_are_held_to_their_own_looser_threshold():
+    shape = (200, 300)
+    cut = disc(shape, (100, 40), 50)  # a fifth or so of its outline is the photo's edge
+    model, baseline = check_lesion_border(cut), check_lesion_border(cut, baseline=True)
+    assert model.threshold < model.value < baseline.threshold
+    assert not model.passed and baseline.passed
