@@ -89,22 +89,22 @@ class QualityThresholds:
     min_patch_skin: float = 0.75  # share of skin pixels for a patch to count as skin
     min_patch_std: float = 1.5  # flatter patches (grey levels) carry no focus information
     blur_percentile: float = 25.0  # the photo is as sharp as its sharper skin patches
-    blur_max: float = 0.55  # Crété-Roffet blur effect, 0 sharp .. 1 flat
-    blockiness_max: float = 3.2  # luma steps on the 8-pixel JPEG grid / steps elsewhere
+    blur_max: float = 0.46  # Crété-Roffet blur effect, 0 sharp .. 1 flat
+    blockiness_max: float = 3.05  # luma steps on the 8-pixel JPEG grid / steps elsewhere
     blockiness_side: int = 1024  # measured on a central crop at the photo's own resolution
     dark_level: float = 50.0  # luma too low for skin colour to be read (the skin rule's is 40)
-    dark_share_max: float = 0.5
+    dark_share_max: float = 0.31
     bright_level: float = 250.0  # a channel at or above this is clipped
-    bright_share_max: float = 0.2
+    bright_share_max: float = 0.24
     central_fraction: float = 0.5  # the central box's side, as a share of each side
-    central_skin_min: float = 0.3
-    min_skin_side: float = 150.0  # sqrt(skin pixels) at the photo's own size
-    cast_max: float = 10.0  # CIELAB units off the skin axis
+    central_skin_min: float = 0.36
+    min_skin_side: float = 189.0  # sqrt(skin pixels) at the photo's own size
+    cast_max: float = 16.1  # CIELAB units off the skin axis
     skin_hue: float = 50.0  # CIELAB hue angle of the skin axis, degrees (docs/quality.md)
-    border_share_max: float = 0.1  # share of the lesion's outline that is the photo's edge
+    border_share_max: float = 0.16  # share of the lesion's outline that is the photo's edge
     # The colour-threshold baseline's masks often reach the edge on uncut photos (skin-coloured
     # surroundings): with them only a gross cut can be told apart (docs/quality.md).
-    border_share_max_baseline: float = 0.3
+    border_share_max_baseline: float = 0.25
 
     def __post_init__(self) -> None:
         if self.working_side < 64 or self.patch < 8 or self.patch > self.working_side // 2:
