@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from diary.models import Analysis, AuditEvent, Photo
 from segmentation.severity.photo_quality import CHEAP_CHECK_CODES
-from tests.conftest import client_for
+from tests.conftest import celery_conf, client_for
 from tests.factories import BodySiteFactory
 from tests.images import textured_photo_bytes
 
@@ -19,11 +19,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _upload(client, site, content: bytes):
-    """Upload, then run what the commit sends (the analysis, in-process: tests have no broker)."""
+    """Upload, then run what the commit sends: the analysis, in-process even where a broker is
+    configured (the live worker's path is tests/api_client/test_generated_client_quality.py)."""
     from django.test import TestCase
 
     data = {"image": SimpleUploadedFile("photo.png", content), "body_site": site.pk}
-    with TestCase.captureOnCommitCallbacks(execute=True):
+    with celery_conf(task_always_eager=True), TestCase.captureOnCommitCallbacks(execute=True):
         return client.post(reverse("api:photo-list"), data, format="multipart")
 
 
