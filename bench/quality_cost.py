@@ -23,6 +23,7 @@ import argparse
 import csv
 import io
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -33,24 +34,20 @@ from PIL import Image
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-WORKDIR = Path(tempfile.mkdtemp(prefix="quality-cost-"))
-os.environ["DATABASE_URL"] = f"sqlite:///{WORKDIR / 'bench.sqlite3'}"
-os.environ["DJANGO_MEDIA_ROOT"] = str(WORKDIR / "media")
-os.environ["CELERY_BROKER_URL"] = "memory://"
-os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"  # the request, not the analysis
 
-import django  # noqa: E402
 
-django.setup()
+def _django(workdir: Path) -> None:
+    """SQLite and media in ``workdir``, tasks queued on an in-memory broker (the request is
+    measured, not the analysis)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["DJANGO_MEDIA_ROOT"] = str(workdir / "media")
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    import django
 
-from django.core.management import call_command  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+    django.setup()
 
-from diary.models import BodySite, Patient, User  # noqa: E402
-from diary.services.images import decode_photo  # noqa: E402
-from segmentation.severity.photo_quality import check_photo  # noqa: E402
 
 SIZES = ((416, 416), (1600, 1200), (4032, 3024))
 
@@ -64,7 +61,12 @@ def _median_ms(step, repeat: int) -> float:
     return 1000.0 * float(np.median(times))
 
 
-def _client_and_site() -> tuple[APIClient, BodySite]:
+def _client_and_site():
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    from diary.models import BodySite, Patient, User
+
     call_command("migrate", verbosity=0)
     user = User.objects.create(username="bench-patient", role=User.Role.PATIENT)
     patient = Patient.objects.create(user=user, birth_year=1980)
@@ -90,6 +92,20 @@ def main() -> None:
     parser.add_argument("--photo", default=None, help="the photo's name (default: the first)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="quality-cost-"))
+    try:
+        _run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, workdir: Path) -> None:
+    _django(workdir)
+    from django.urls import reverse
+
+    from diary.services.images import decode_photo
+    from segmentation.severity.photo_quality import check_photo
+
     name = args.photo or next(csv.DictReader((args.data / "metadata.csv").open()))["name"]
     source = Image.open(next((args.data / "images").glob(f"{name}.*"))).convert("RGB")
     client, site = _client_and_site()
