@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 from skimage.color import rgb2lab
 
 from ._checks import check_image, check_mask
+from .sharpness import blur_effects
 from .skin import skin_mask
 
 __all__ = [
@@ -233,37 +233,6 @@ def _blur(rgb: np.ndarray, skin: np.ndarray, t: QualityThresholds) -> float:
     per_patch = effects.min(axis=1)  # the sharpest channel
     per_patch = per_patch[np.isfinite(per_patch)]
     return float(np.percentile(per_patch, t.blur_percentile)) if len(per_patch) else 1.0
-
-
-def blur_effects(patches: np.ndarray, h_size: int = 11) -> np.ndarray:
-    """``skimage.measure.blur_effect`` of each 2-D patch of ``patches`` (N, H, W) at once.
-
-    The same computation as scikit-image's (Crété-Roffet et al. 2007: Sobel edges of the patch
-    and of a copy blurred by an ``h_size`` box, per axis, the worse axis kept), batched over
-    patches because a Python loop of hundreds of calls cost ten times the rest of the checks;
-    tests/severity/test_photo_quality.py holds it to scikit-image's own result.
-    """
-    inner = (slice(None), slice(2, patches.shape[1] - 1), slice(2, patches.shape[2] - 1))
-    results = []
-    for axis in (1, 2):
-        other = 3 - axis
-
-        def edges(a: np.ndarray, axis: int = axis, other: int = other) -> np.ndarray:
-            derivative = ndimage.correlate1d(a, [-1.0, 0.0, 1.0], axis=axis, mode="reflect")
-            return np.abs(
-                ndimage.correlate1d(derivative, [1.0, 2.0, 1.0], axis=other, mode="reflect")
-            )
-
-        blurred = ndimage.uniform_filter1d(patches, h_size, axis=axis)
-        sharp = np.maximum(_EPSILON, edges(patches))
-        soft = np.maximum(_EPSILON, edges(blurred))
-        m1 = sharp[inner].sum(axis=(1, 2))
-        m2 = np.maximum(0.0, sharp - soft)[inner].sum(axis=(1, 2))
-        results.append(np.abs(m1 - m2) / m1)
-    return np.max(results, axis=0)
-
-
-_EPSILON = 1e-10
 
 
 def _blockiness(image: Image.Image, side: int) -> float:

@@ -138,7 +138,7 @@ def test_quality_ok_reads_stored_dicts():
 def test_the_batched_blur_effect_is_scikit_images():
     from skimage.measure import blur_effect
 
-    from segmentation.severity.photo_quality import blur_effects
+    from segmentation.severity.sharpness import blur_effects
 
     rng = np.random.default_rng(1)
     patches = ndimage.gaussian_filter(rng.normal(128, 20, (4, 32, 32)), (0, 1.5, 0.7))
