@@ -47,3 +47,27 @@ def photo_bytes(
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, exif=exif.tobytes() if len(exif) or taken_at else b"")
     return buffer.getvalue()
+
+
+def textured_skin(shape: tuple[int, int] = (360, 480), *, seed: int = 0, gain: float = 1.0):
+    """A sharp, well exposed close-up for the photo quality checks: skin with fine texture
+    (noise slightly smoothed) and a pale lesion in the middle, as 8-bit RGB (H, W, 3).
+    ``gain`` scales every channel (0.2: a photo far too dark)."""
+    import numpy as np
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    lesion = (rows - shape[0] / 2) ** 2 + (cols - shape[1] / 2) ** 2 <= (shape[0] * 0.18) ** 2
+    image = np.empty((*shape, 3), dtype=np.float32)
+    image[:] = (190, 130, 100)
+    image[lesion] = (236, 205, 185)
+    image += ndimage.gaussian_filter(rng.normal(0, 14, shape), 0.8)[..., None]
+    return np.clip(image * gain, 0, 255).astype(np.uint8)
+
+
+def textured_photo_bytes(*, seed: int = 0, gain: float = 1.0, fmt: str = "PNG") -> bytes:
+    """:func:`textured_skin` encoded; different seeds give different bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(textured_skin(seed=seed, gain=gain)).save(buffer, format=fmt)
+    return buffer.getvalue()

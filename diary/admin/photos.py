@@ -1,12 +1,14 @@
 import io
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from PIL import Image
 
 from ..models import Analysis, Photo
+from ..services.errors import ServiceError
+from ..services.quality import photo_quality_include_set
 from .scoping import PatientScopedAdmin
 
 THUMBNAIL_SIZE = (160, 160)
@@ -25,8 +27,17 @@ class AnalysisInline(admin.TabularInline):
 
 @admin.register(Photo)
 class PhotoAdmin(PatientScopedAdmin):
-    list_display = ["thumbnail", "overlay_thumbnail", "patient", "body_site", "taken_at", "status"]
-    list_filter = ["status", "body_site__region"]
+    list_display = [
+        "thumbnail",
+        "overlay_thumbnail",
+        "patient",
+        "body_site",
+        "taken_at",
+        "status",
+        "quality_ok",
+    ]
+    list_filter = ["status", "quality_ok", "body_site__region"]
+    actions = ["include_in_trends", "leave_out_of_trends"]
     date_hierarchy = "taken_at"
     list_select_related = ["patient__user", "body_site"]
     readonly_fields = [
@@ -39,6 +50,9 @@ class PhotoAdmin(PatientScopedAdmin):
         "status",
         "error_message",
         "taken_at_source",
+        "failed_quality_checks",
+        "quality_included_by",
+        "quality_included_at",
     ]
     fields = ["patient", "body_site", "taken_at", *readonly_fields]
     inlines = [AnalysisInline]
@@ -48,6 +62,29 @@ class PhotoAdmin(PatientScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # photos come from the app, through the upload service
+
+    @admin.display(description="failed quality checks")
+    def failed_quality_checks(self, photo: Photo) -> str:
+        failed = [c for c in photo.quality_checks or [] if not c.get("passed")]
+        return "; ".join(f"{c['code']}: {c['message']}" for c in failed) or "none"
+
+    @admin.action(description="Include in the trends although a quality check failed")
+    def include_in_trends(self, request, queryset) -> None:
+        self._set_included(request, queryset, include=True)
+
+    @admin.action(description="Leave out of the trends again (the quality checks decide)")
+    def leave_out_of_trends(self, request, queryset) -> None:
+        self._set_included(request, queryset, include=False)
+
+    def _set_included(self, request, queryset, *, include: bool) -> None:
+        # queryset is PatientScopedAdmin's: already narrowed to visible_to(request.user).
+        try:
+            for photo in queryset:
+                photo_quality_include_set(photo=photo, user=request.user, include=include)
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
+        self.message_user(request, f"{queryset.count()} photo(s) updated.", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.file_view)

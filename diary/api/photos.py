@@ -10,13 +10,19 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from ..selectors.photos import photo_list
-from ..services.photos import photo_create, photo_delete
+from ..services.photos import photo_create, photo_delete, photo_quality_dry_run
+from ..services.quality import photo_quality_include_set
 from .filters import PhotoFilter
-from .schema import E400, E401, E404, E413
+from .quality_serializers import (
+    PhotoQualityOverrideSerializer,
+    QualityCheckResultSerializer,
+    QualityCheckUploadSerializer,
+)
+from .schema import E400, E401, E403, E404, E413
 from .serializers import DuplicatePhotoSerializer, PhotoSerializer, PhotoUploadSerializer
 
 # The real media types, so that a generated client reads bytes rather than calling .json().
@@ -62,7 +68,7 @@ class PhotoViewSet(
 
     def get_throttles(self):
         # Only uploads are throttled; reading the diary is not.
-        return super().get_throttles() if self.action == "create" else []
+        return super().get_throttles() if self.action in ("create", "check") else []
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
@@ -105,6 +111,39 @@ class PhotoViewSet(
         headers = {"Location": body["status_url"]}
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(body, status=code, headers=headers)
+
+    @extend_schema(
+        request={"multipart/form-data": QualityCheckUploadSerializer},
+        responses={200: QualityCheckResultSerializer, **E400, **E401, **E413},
+        summary="Check a photo's quality without storing anything (dry run)",
+        description="Runs the quality checks of an upload (blur, compression, exposure, skin in "
+        "the middle, resolution, colour cast) and answers what to fix. Nothing is stored: no "
+        "file, no row. The lesion-at-the-border check needs the analysis and is not run.",
+    )
+    @action(detail=False, methods=["post"])
+    def check(self, request):
+        upload = QualityCheckUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        result = photo_quality_dry_run(upload=upload.validated_data["image"])
+        return Response(QualityCheckResultSerializer(result).data)
+
+    @extend_schema(
+        request=PhotoQualityOverrideSerializer,
+        responses={200: PhotoSerializer, **E400, **E401, **E403, **E404},
+        summary="Count a photo the quality checks refused in the trends (clinicians)",
+        description="`include: true` counts the photo in trend fits and verdicts although a "
+        "check refused it; `false` undoes it. Clinicians and staff only (403 for patients).",
+    )
+    @action(detail=True, methods=["post"], url_path="quality-override", parser_classes=[JSONParser])
+    def quality_override(self, request, pk=None):
+        photo = self.get_object()  # another patient's photo is a 404 whatever the body says
+        body = PhotoQualityOverrideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        photo = photo_quality_include_set(
+            photo=photo, user=request.user, include=body.validated_data["include"]
+        )
+        photo = self.get_queryset().get(pk=photo.pk)
+        return Response(PhotoSerializer(photo, context={"request": request}).data)
 
     def perform_destroy(self, instance) -> None:
         photo_delete(photo=instance)

@@ -16,6 +16,7 @@ def _error(description: str) -> OpenApiResponse:
 
 E400 = {400: _error("Invalid input")}
 E401 = {401: _error("Not authenticated, or the token expired")}
+E403 = {403: _error("Not allowed for your role")}
 E404 = {404: _error("Not found, or belongs to a patient you may not see")}
 E413 = {413: _error("The file is too large")}
 

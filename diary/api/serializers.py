@@ -10,6 +10,8 @@ from rest_framework import serializers
 
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry, User
 from ..models.ownership import PATIENT_IMMUTABLE
+from ..services.quality import photo_quality_summary
+from .quality_serializers import PhotoQualitySerializer
 
 
 class StrictCharField(serializers.CharField):
@@ -182,6 +184,7 @@ class PhotoSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
     latest_analysis = serializers.SerializerMethodField()
+    quality = serializers.SerializerMethodField()
 
     class Meta:
         model = Photo
@@ -200,8 +203,13 @@ class PhotoSerializer(serializers.ModelSerializer):
             "image_url",
             "status_url",
             "latest_analysis",
+            "quality",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(PhotoQualitySerializer)
+    def get_quality(self, photo: Photo) -> dict:
+        return photo_quality_summary(photo)
 
     def get_image_url(self, photo: Photo) -> str:
         return reverse("api:photo-image", kwargs={"pk": photo.pk})

@@ -84,6 +84,13 @@ class SeriesPointSerializer(serializers.Serializer):
     )
     grade = serializers.CharField(help_text="low, medium or high; empty when not graded.")
     model_version = serializers.CharField()
+    quality_ok = serializers.BooleanField(
+        help_text="Every quality check of the photo passed. Points that failed are kept but left "
+        "out of trends, unless `included_by_clinician`; charts draw them hollow."
+    )
+    included_by_clinician = serializers.BooleanField(
+        help_text="A clinician counted this photo in the trends although a check refused it."
+    )
 
     class Meta:
         list_serializer_class = _RowsSerializer
@@ -100,6 +107,8 @@ class SeriesPointSerializer(serializers.Serializer):
             "rgb_mean_difference": p.rgb_mean_difference,
             "grade": p.grade,
             "model_version": p.model_version,
+            "quality_ok": p.quality_ok,
+            "included_by_clinician": p.included_by_clinician,
         }
 
 
@@ -204,7 +213,14 @@ class MeasureTrendSerializer(serializers.Serializer):
 
 
 class SiteTrendSerializer(_SiteFields):
-    n_points = serializers.IntegerField(source="trend.n_points")
+    n_points = serializers.IntegerField(
+        source="trend.n_points", help_text="Photos the trend uses (quality checks passed)."
+    )
+    n_left_out = serializers.IntegerField(
+        source="trend.n_left_out",
+        help_text="Photos left out because a quality check refused them (`quality_ok` false in "
+        "the series) and no clinician included them.",
+    )
     first_taken_at = serializers.DateTimeField(source="trend.first_taken_at", allow_null=True)
     last_taken_at = serializers.DateTimeField(source="trend.last_taken_at", allow_null=True)
     span_days = RoundedFloatField(source="trend.span_days", decimals=2)

@@ -41,6 +41,22 @@ class Photo(PatientOwned):
     # (out of memory, a native crash) leaves it counted, so a photo that kills every worker ends
     # ``failed`` after PIPELINE_MAX_ANALYSIS_ATTEMPTS instead of being redelivered forever.
     analysis_attempts = models.PositiveSmallIntegerField(default=0)
+    # Photo quality (docs/quality.md): the checks as stored dicts (code, passed, value, threshold,
+    # message) and whether all passed; both null for photos older than the checks. A clinician
+    # may count a refused photo in the trends anyway (who and when). All nullable without a
+    # default: SQLite then adds the columns in place instead of rebuilding the table, which would
+    # drop the triggers of migration 0005.
+    quality_checks = models.JSONField(null=True, blank=True)
+    quality_ok = models.BooleanField(null=True, blank=True)
+    quality_included_by = models.ForeignKey(
+        "diary.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    quality_included_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a clinician included this photo although a check "
+        "refused it; empty: the checks decide.",
+    )
 
     objects = PatientScopedQuerySet.as_manager()
     patient_owned_fields = ("body_site",)
@@ -59,6 +75,11 @@ class Photo(PatientOwned):
 
     def __str__(self) -> str:
         return f"Photo {self.pk} of {self.body_site} at {self.taken_at:%Y-%m-%d}"
+
+    @property
+    def counts_in_trends(self) -> bool:
+        """Trend fits and verdicts use this photo: no check refused it, or a clinician said so."""
+        return self.quality_ok is not False or self.quality_included_at is not None
 
     @property
     def latest_analysis(self):

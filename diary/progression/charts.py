@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # before any backend is touched; the servers have no disp
 
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..selectors.series import BodySiteSeries, TreatmentPoint
@@ -93,13 +94,14 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
         return fig
 
     times = [p.taken_at for p in points]
+    counted = [p.counts_in_trends for p in points]
     fig = Figure(figsize=(8, 2.2 * len(CLINICAL_MEASURES) + 0.4), dpi=dpi, layout="constrained")
     axes = fig.subplots(len(CLINICAL_MEASURES), 1, sharex=True)
     periods = treatment_periods(site_series.treatments)
     for ax, display in zip(axes, CLINICAL_MEASURES, strict=True):
         raw = [getattr(p, display.key) for p in points]
         limits = axis_range(display, raw, site_series.minimal_detectable_change)
-        _panel(ax, display, times, raw, limits)
+        _panel(ax, display, times, raw, limits, counted)
         for period in periods:
             # +1 day so that a single session is a visible band, not a zero-width line.
             ax.axvspan(
@@ -113,6 +115,11 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
     handles = [Patch(color=_BAND_COLOUR, alpha=_BAND_ALPHA, label="baseline ± MDC")]
     kinds = sorted({p.kind for p in periods})
     handles += [Patch(color=_KIND_COLOURS.get(k, "#9e9e9e"), alpha=0.4, label=k) for k in kinds]
+    if not all(counted):
+        handles.append(
+            Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
+                   markeredgecolor="#444444", label="quality check failed: left out")
+        )  # fmt: skip
     axes[0].legend(handles=handles, loc="upper right", fontsize=7, ncols=len(handles))
     locator = AutoDateLocator()
     axes[-1].xaxis.set_major_locator(locator)
@@ -120,7 +127,7 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
     return fig
 
 
-def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange) -> None:
+def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange, counted) -> None:
     ax.set_title(display.title, loc="left", fontsize=9)
     ax.set_gid(f"panel-{display.key}")
     if limits.baseline is not None:
@@ -133,7 +140,7 @@ def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange) -> None:
         )
         band.set_gid(f"mdc-band-{display.key}")
         ax.axhline(limits.baseline, color=_BAND_COLOUR, linewidth=0.8, linestyle="--")
-    _line(ax, times, [display.value(v) for v in raw], display.colour)
+    _line(ax, times, [display.value(v) for v in raw], display.colour, counted, display.key)
     ax.set_ylim(limits.low, limits.high)
     ax.set_ylabel(display.unit)
     ax.grid(True, alpha=0.3)
@@ -147,8 +154,19 @@ def _save(fig: Figure, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def _line(ax, times, values, colour: str) -> None:
-    pairs = [(t, v) for t, v in zip(times, values, strict=True) if v is not None]
-    if pairs:
-        xs, ys = zip(*pairs, strict=True)
+def _line(ax, times, values, colour: str, counted, key: str) -> None:
+    """The counted photos joined by a line; those a quality check refused as hollow points off
+    the line, so that they are seen but not read as part of the trend."""
+    rows = [(t, v, c) for t, v, c in zip(times, values, counted, strict=True) if v is not None]
+    kept = [(t, v) for t, v, c in rows if c]
+    left_out = [(t, v) for t, v, c in rows if not c]
+    if kept:
+        xs, ys = zip(*kept, strict=True)
         ax.plot(xs, ys, marker="o", markersize=4, color=colour, linewidth=1.5)
+    if left_out:
+        xs, ys = zip(*left_out, strict=True)
+        (points,) = ax.plot(
+            xs, ys, marker="o", markersize=6, linestyle="none", markerfacecolor="white",
+            markeredgecolor=colour, markeredgewidth=1.5,
+        )  # fmt: skip
+        points.set_gid(f"quality-failed-{key}")

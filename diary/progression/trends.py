@@ -61,6 +61,8 @@ class SiteTrend:
     repigmentation_percent: float | None
     status: str
     measures: dict[str, MeasureTrend]
+    # Photos left out because a quality check refused them (docs/quality.md).
+    n_left_out: int = 0
 
 
 def measure_trend(
@@ -120,8 +122,13 @@ def site_trend(
     """Trends of every measure of one site; the site's status is the lesion extent's.
 
     Extent decides because repigmentation is what treatment aims at and what the patient sees;
-    contrast (ΔE) is reported beside it and documented as secondary.
+    contrast (ΔE) is reported beside it and documented as secondary. Photos that a quality check
+    refused are left out (unless a clinician included them): one blurred or dark photo would be a
+    false point in the fit.
     """
+    counted = [p for p in points if p.counts_in_trends]
+    n_left_out = len(points) - len(counted)
+    points = counted
     times = [p.taken_at for p in points]
     measures = {
         name: measure_trend(times, [getattr(p, name) for p in points], measure=name, mdc=mdc)
@@ -137,4 +144,5 @@ def site_trend(
         repigmentation_percent=repigmentation_percent(extent.baseline, extent.latest),
         status=extent.status,
         measures=measures,
+        n_left_out=n_left_out,
     )

@@ -33,6 +33,14 @@ class SeriesPoint(NamedTuple):
     rgb_mean_difference: float | None
     grade: str
     model_version: str
+    # Photo quality (docs/quality.md): whether the checks passed (true for photos older than the
+    # checks), and whether a clinician counted a refused photo in the trends anyway.
+    quality_ok: bool = True
+    included_by_clinician: bool = False
+
+    @property
+    def counts_in_trends(self) -> bool:
+        return self.quality_ok or self.included_by_clinician
 
 
 class TreatmentPoint(NamedTuple):
@@ -134,12 +142,26 @@ def series_for_patient(
 
     # values_list: no model instances for thousands of rows, only the columns a point needs.
     rows = analyses.order_by("photo__taken_at", "photo_id").values_list(
-        "photo_id", "id", "photo__taken_at", *SERIES_MEASURES, "grade", "photo__body_site_id"
+        "photo_id",
+        "id",
+        "photo__taken_at",
+        *SERIES_MEASURES,
+        "grade",
+        "photo__body_site_id",
+        "photo__quality_ok",
+        "photo__quality_included_at",
     )
-    for *values, site_id in rows:
+    for *values, site_id, quality_ok, included_at in rows:
         site_series = by_site.get(site_id)
         if site_series is not None:  # a photo's site is its patient's, hence visible: defensive
-            site_series.points.append(SeriesPoint(*values, model_version=version))
+            site_series.points.append(
+                SeriesPoint(
+                    *values,
+                    model_version=version,
+                    quality_ok=quality_ok is not False,
+                    included_by_clinician=included_at is not None,
+                )
+            )
 
     entries = [
         TreatmentPoint(*row)

@@ -33,6 +33,7 @@ from .claims import photo_attempt_count, photos_claim
 from .files import files_delete
 from .outcomes import Outcome, PhotoResult
 from .photo_states import photo_fail, photos_transition
+from .quality import photo_quality_with_lesion
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,15 @@ def _analysis_create(
         with transaction.atomic():
             analysis.timings_ms = _rounded(timings)
             analysis.save()
-            photos_transition("store", photo_ids=[photo.pk])
+            # The lesion-at-the-border check needs this mask; the upload's checks are kept.
+            checks = Photo.objects.filter(pk=photo.pk).values_list("quality_checks", flat=True)
+            photos_transition(
+                "store",
+                photo_ids=[photo.pk],
+                also=photo_quality_with_lesion(
+                    checks.first() or [], mask, baseline=loaded.model is None
+                ),
+            )
         # The row cannot hold the time of its own insert: it goes to the log (bench/pipeline.py).
         timings["db"] = _ms_since(started) + timings.get("claim", 0.0)
         logger.info("Photo %s analysed; milliseconds %s", photo.pk, json.dumps(_rounded(timings)))

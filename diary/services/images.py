@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -33,6 +33,8 @@ class DecodedPhoto:
     # EXIF DateTimeOriginal: aware when OffsetTimeOriginal gave its offset, else naive (the
     # camera's local time, which only the patient's time zone can place).
     exif_taken_at: datetime | None
+    # The decoded, upright pixels, for the quality checks (diary/services/quality.py).
+    image: Image.Image | None = field(default=None, compare=False, repr=False)
 
 
 def decode_photo(data: bytes, *, max_pixels: int, min_side: int = 16) -> DecodedPhoto:
@@ -101,6 +103,7 @@ def decode_photo(data: bytes, *, max_pixels: int, min_side: int = 16) -> Decoded
         height=upright.height,
         sha256=hashlib.sha256(data).hexdigest(),
         exif_taken_at=taken_at,
+        image=upright,
     )
 
 

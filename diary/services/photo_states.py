@@ -15,7 +15,7 @@ writes the status.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 Status = Photo.Status
 ANY = frozenset(Status)
+STATE_FIELDS = frozenset({"status", "status_changed_at", "error_message", "analysis_attempts"})
 
 
 class Transition(NamedTuple):
@@ -71,10 +72,23 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def photos_transition(event: str, *, photo_ids: Iterable[int], error_message: str = "") -> int:
-    """Apply ``event`` to the photos that are in one of its source states; how many moved."""
+def photos_transition(
+    event: str,
+    *,
+    photo_ids: Iterable[int],
+    error_message: str = "",
+    also: Mapping[str, object] | None = None,
+) -> int:
+    """Apply ``event`` to the photos that are in one of its source states; how many moved.
+    ``also`` are other fields written in the same UPDATE (never the state's own)."""
     transition = TRANSITIONS[event]
-    fields: dict = {"status": transition.target, "status_changed_at": timezone.now()}
+    if also and set(also) & STATE_FIELDS:
+        raise ValueError(f"the state's fields are the table's: {sorted(set(also) & STATE_FIELDS)}")
+    fields: dict = {
+        **(also or {}),
+        "status": transition.target,
+        "status_changed_at": timezone.now(),
+    }
     if transition.clears_error or error_message:
         fields["error_message"] = error_message
     if transition.resets_attempts:
@@ -108,9 +122,7 @@ def photo_state_set(
 def photos_state_save(photos: Sequence[Photo]) -> None:
     """Save a batch changed by :func:`photo_state_set` (and the attempts counted with it) in
     one UPDATE rather than one per photo."""
-    Photo.objects.bulk_update(
-        photos, ["status", "status_changed_at", "error_message", "analysis_attempts"]
-    )
+    Photo.objects.bulk_update(photos, sorted(STATE_FIELDS))
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from .dates import taken_at_is_plausible, taken_at_localize, taken_at_validate
 from .errors import ServiceError
 from .files import files_delete, files_delete_on_commit
 from .images import decode_photo
+from .quality import photo_quality_fields, photo_quality_measure
 from .queueing import photo_analysis_enqueue
 
 logger = logging.getLogger(__name__)
@@ -57,15 +58,7 @@ def photo_create(
             taken_at_validate(taken_at, patient=patient)
         except ValidationError as error:
             raise ValidationError({"taken_at": error.error_list}) from None
-    try:
-        decoded = decode_photo(
-            _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
-            max_pixels=settings.PHOTO_MAX_PIXELS,
-            min_side=settings.PHOTO_MIN_SIDE,
-        )
-    except ServiceError as error:
-        error.field = "image"  # everything refused so far is about the uploaded file
-        raise
+    decoded = _decode_upload(upload)
     existing = Photo.objects.filter(patient=patient, sha256=decoded.sha256).first()
     if existing is not None:
         return existing, False
@@ -91,6 +84,8 @@ def photo_create(
         sha256=decoded.sha256,
         width=decoded.width,
         height=decoded.height,
+        # The cheap quality checks run here, so that the answer can already say "too dark".
+        **photo_quality_fields(photo_quality_measure(decoded.image)),
     )
     # The file is written before the row; if the row cannot be committed the file goes too,
     # so a failed upload leaves nothing behind.
@@ -111,6 +106,25 @@ def photo_create(
         files_delete([photo.image])
         raise
     return photo, True
+
+
+def photo_quality_dry_run(*, upload: UploadedFile) -> dict:
+    """The cheap quality checks of an upload, storing nothing (no file, no row): the upload is
+    refused exactly as :func:`photo_create` refuses it, with the same errors on ``image``."""
+    checks = photo_quality_measure(_decode_upload(upload).image)
+    return {"ok": photo_quality_fields(checks)["quality_ok"], "checks": checks}
+
+
+def _decode_upload(upload: UploadedFile):
+    try:
+        return decode_photo(
+            _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
+            max_pixels=settings.PHOTO_MAX_PIXELS,
+            min_side=settings.PHOTO_MIN_SIDE,
+        )
+    except ServiceError as error:
+        error.field = "image"  # everything refused so far is about the uploaded file
+        raise
 
 
 def photo_delete(*, photo: Photo) -> None:

@@ -131,6 +131,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api:photo-image": Endpoint("object", _pk("photo")),
     "api:photo-mask": Endpoint("object", _pk("photo")),
     "api:photo-overlay": Endpoint("object", _pk("photo")),
+    # Photo quality (issue 22): the dry run reads no patient's rows (415: the matrix sends JSON,
+    # the dry run takes multipart); the inclusion is answered per photo (400: no `include` sent;
+    # 403 for patients is in tests/diary/test_photo_quality_api.py).
+    "api:photo-check": Endpoint("user", answers={"post": 415}),
+    "api:photo-quality-override": Endpoint("object", _pk("photo"), answers={"post": 400}),
     "admin:diary_photo_file": Endpoint(
         "object", lambda rows: {"pk": rows["photo"], "kind": "overlay"}, admin=True
     ),
