@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from ..selectors.photos import photo_list
 from ..services.photos import photo_create, photo_delete
+from .changes import PhotoChangeMixin
 from .filters import PhotoFilter
 from .schema import E400, E401, E404, E413
 from .serializers import DuplicatePhotoSerializer, PhotoSerializer, PhotoUploadSerializer
@@ -46,6 +47,7 @@ def _file_response(field_file, *, filename: str) -> FileResponse:
     destroy=extend_schema(responses={204: None, **E401, **E404}),
 )
 class PhotoViewSet(
+    PhotoChangeMixin,  # /photos/{id}/change/?against= (diary/api/changes.py)
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
