@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
-import numpy as np
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
 from PIL import Image
 
@@ -16,8 +13,7 @@ from diary.services.analysis import photos_analyse
 from segmentation.registration.synthetic import similarity, transformed
 from tests.conftest import client_for
 from tests.factories import AnalysisFactory, BodySiteFactory, PhotoFactory
-from tests.progression.conftest import START
-from tests.registration.scenes import textured_skin
+from tests.registration.scenes import stored_photo, textured_skin
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +21,6 @@ SHAPE = (300, 400)
 # The lesion's radius shrinks from 0.18 to 0.12 of the short side: 1 - (12/18)^2 = 56 % of the
 # earlier lesion repigments, and nothing new appears.
 EXPECTED_REPIGMENTED = 1 - (0.12 / 0.18) ** 2
-
-
-def _photo(site, image: np.ndarray, day: int):
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return PhotoFactory(body_site=site, taken_at=START + dt.timedelta(days=day),
-                        image=ContentFile(buffer.getvalue(), name="p.png"),
-                        width=SHAPE[1], height=SHAPE[0])  # fmt: skip
 
 
 @pytest.fixture
@@ -43,9 +31,9 @@ def diary(patient_a, patient_b):
     after, _ = textured_skin(SHAPE, seed=3, lesion_radius=0.12)  # same skin, smaller lesion
     moved = similarity(SHAPE, degrees=10, scale=1.08, shift=(8.0, -5.0))
     photos = {
-        "before": _photo(site, before, 0),
-        "after": _photo(site, transformed(after, moved), 60),
-        "other": _photo(site, textured_skin(SHAPE, seed=42)[0], 90),
+        "before": stored_photo(site, before, day=0),
+        "after": stored_photo(site, transformed(after, moved), day=60),
+        "other": stored_photo(site, textured_skin(SHAPE, seed=42)[0], day=90),
     }
     photos_analyse(photo_ids=[p.pk for p in photos.values()])
     photos["unanalysed"] = PhotoFactory(body_site=site)

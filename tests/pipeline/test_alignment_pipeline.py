@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-
 import numpy as np
 import pytest
-from django.core.files.base import ContentFile
-from PIL import Image
 
 from diary.models import Analysis, BodySite
 from diary.services import alignment as alignment_service
@@ -17,9 +12,8 @@ from diary.services.analysis import Outcome, photos_analyse
 from diary.services.photos import photo_delete
 from segmentation.registration.synthetic import corner_error, similarity, transformed
 from tests.conftest import celery_conf
-from tests.factories import BodySiteFactory, PhotoFactory
-from tests.progression.conftest import START
-from tests.registration.scenes import textured_skin
+from tests.factories import BodySiteFactory
+from tests.registration.scenes import stored_photo, textured_skin
 
 pytestmark = pytest.mark.django_db
 
@@ -46,26 +40,14 @@ def scene() -> np.ndarray:
     return textured_skin(SHAPE, seed=3)[0]
 
 
-def _photo(site, image: np.ndarray, day: int):
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return PhotoFactory(
-        body_site=site,
-        taken_at=START + dt.timedelta(days=day),
-        image=ContentFile(buffer.getvalue(), name="p.png"),
-        width=SHAPE[1],
-        height=SHAPE[0],
-    )
-
-
 def _alignment(photo) -> dict:
     return Analysis.objects.get(photo=photo).alignment
 
 
 def test_first_photo_is_the_baseline_and_the_next_is_registered_to_it(scene):
     site = BodySiteFactory()
-    first = _photo(site, scene, 0)
-    second = _photo(site, transformed(scene, TRUTH), 30)
+    first = stored_photo(site, scene, day=0)
+    second = stored_photo(site, transformed(scene, TRUTH), day=30)
 
     assert photos_analyse(photo_ids=[first.pk])[0].outcome is Outcome.DONE
     assert photos_analyse(photo_ids=[second.pk])[0].outcome is Outcome.DONE
@@ -86,7 +68,10 @@ def test_first_photo_is_the_baseline_and_the_next_is_registered_to_it(scene):
 
 def test_one_batch_of_a_new_site_has_one_baseline(scene):
     site = BodySiteFactory()
-    photos = [_photo(site, scene, 0), _photo(site, transformed(scene, TRUTH), 30)]
+    photos = [
+        stored_photo(site, scene, day=0),
+        stored_photo(site, transformed(scene, TRUTH), day=30),
+    ]
     results = photos_analyse(photo_ids=[p.pk for p in photos])
     assert [r.outcome for r in results] == [Outcome.DONE, Outcome.DONE]
     site.refresh_from_db()
@@ -98,8 +83,8 @@ def test_one_batch_of_a_new_site_has_one_baseline(scene):
 
 def test_a_photo_of_something_else_is_stored_not_aligned_with_the_reason(scene):
     site = BodySiteFactory()
-    _photo(site, scene, 0)
-    other = _photo(site, textured_skin(SHAPE, seed=99)[0], 30)
+    stored_photo(site, scene, day=0)
+    other = stored_photo(site, textured_skin(SHAPE, seed=99)[0], day=30)
     photos_analyse(photo_ids=[p.pk for p in site.photos.order_by("taken_at")])
     stored = _alignment(other)
     assert stored["aligned"] is False and stored["matrix"] is None
@@ -110,10 +95,10 @@ def test_a_photo_of_something_else_is_stored_not_aligned_with_the_reason(scene):
 
 def test_a_missing_baseline_file_does_not_fail_the_analysis(scene):
     site = BodySiteFactory()
-    first = _photo(site, scene, 0)
+    first = stored_photo(site, scene, day=0)
     photos_analyse(photo_ids=[first.pk])
     first.image.storage.delete(first.image.name)
-    second = _photo(site, transformed(scene, TRUTH), 30)
+    second = stored_photo(site, transformed(scene, TRUTH), day=30)
     assert photos_analyse(photo_ids=[second.pk])[0].outcome is Outcome.DONE
     stored = _alignment(second)
     assert stored["aligned"] is False
@@ -122,8 +107,8 @@ def test_a_missing_baseline_file_does_not_fail_the_analysis(scene):
 
 def test_choosing_another_baseline_realigns_the_site(scene, django_capture_on_commit_callbacks):
     site = BodySiteFactory()
-    first = _photo(site, scene, 0)
-    second = _photo(site, transformed(scene, TRUTH), 30)
+    first = stored_photo(site, scene, day=0)
+    second = stored_photo(site, transformed(scene, TRUTH), day=30)
     photos_analyse(photo_ids=[first.pk, second.pk])
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -143,7 +128,7 @@ def test_choosing_another_baseline_realigns_the_site(scene, django_capture_on_co
 
 def test_a_baseline_of_another_site_is_refused(scene):
     site, other_site = BodySiteFactory(), BodySiteFactory()
-    photo = _photo(other_site, scene, 0)
+    photo = stored_photo(other_site, scene, day=0)
     with pytest.raises(ValueError, match="photo of this body site"):
         body_site_baseline_set(body_site=site, photo=photo)
     site.alignment_baseline = photo
@@ -155,10 +140,10 @@ def test_deleting_the_baseline_realigns_to_the_earliest_remaining(
     scene, django_capture_on_commit_callbacks
 ):
     site = BodySiteFactory()
-    first = _photo(site, scene, 0)
-    second = _photo(site, transformed(scene, TRUTH), 30)
-    third = _photo(site, transformed(scene, similarity(SHAPE, degrees=-8, scale=0.9,
-                                                       shift=(0.0, 5.0))), 60)  # fmt: skip
+    first = stored_photo(site, scene, day=0)
+    second = stored_photo(site, transformed(scene, TRUTH), day=30)
+    turned = similarity(SHAPE, degrees=-8, scale=0.9, shift=(0.0, 5.0))
+    third = stored_photo(site, transformed(scene, turned), day=60)
     photos_analyse(photo_ids=[first.pk, second.pk, third.pk])
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -173,13 +158,13 @@ def test_a_site_analysed_before_alignment_existed_is_realigned(
     scene, django_capture_on_commit_callbacks
 ):
     site = BodySiteFactory()
-    older = _photo(site, scene, 0)
+    older = stored_photo(site, scene, day=0)
     photos_analyse(photo_ids=[older.pk])
     # As after migrating: an analysis without alignment, a site without baseline.
     Analysis.objects.filter(photo=older).update(alignment=None)
     BodySite.objects.filter(pk=site.pk).update(alignment_baseline=None)
 
-    newer = _photo(site, transformed(scene, TRUTH), 30)
+    newer = stored_photo(site, transformed(scene, TRUTH), day=30)
     with django_capture_on_commit_callbacks(execute=True):
         photos_analyse(photo_ids=[newer.pk])
 

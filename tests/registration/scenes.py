@@ -24,3 +24,25 @@ def textured_skin(
     colour = np.where(lesion[..., None], LESION, SKIN)
     image = np.clip(colour + texture[..., None], 0, 255).astype(np.uint8)
     return image, lesion
+
+
+def stored_photo(body_site, image: np.ndarray, *, day: int):
+    """A Photo row of ``body_site`` holding ``image`` as a PNG, taken ``day`` days after START."""
+    import datetime as dt
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from tests.factories import PhotoFactory
+    from tests.progression.conftest import START
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return PhotoFactory(
+        body_site=body_site,
+        taken_at=START + dt.timedelta(days=day),
+        image=ContentFile(buffer.getvalue(), name="p.png"),
+        width=image.shape[1],
+        height=image.shape[0],
+    )
