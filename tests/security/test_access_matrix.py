@@ -131,6 +131,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api:photo-image": Endpoint("object", _pk("photo")),
     "api:photo-mask": Endpoint("object", _pk("photo")),
     "api:photo-overlay": Endpoint("object", _pk("photo")),
+    # Issue 23: a photo against itself (the pair's own 404s: tests/diary/test_api_change.py).
+    **{
+        f"api:photo-change{suffix}": Endpoint(
+            "object", _pk("photo"), query=lambda rows: {"against": rows["photo"]}
+        )
+        for suffix in ("", "-overlay", "-aligned")
+    },
     "admin:diary_photo_file": Endpoint(
         "object", lambda rows: {"pk": rows["photo"], "kind": "overlay"}, admin=True
     ),
