@@ -13,8 +13,10 @@ prefetch N), publishes the analysis of every photo at once and waits until all a
 Prints photos per minute, the median per-photo latency (publish to ``done``), the worker's peak
 resident memory (VmHWM) and the batched/unbatched ratio, all measured in the same run; then, per
 mode, what one photo costs stage by stage (the worker logs each photo's milliseconds: storage
-read, decode, the prediction's pre/post-processing, the forward pass, severity measures, mask
-and overlay rendering, PNG encoding, storage writes, database writes) with each stage's share.
+read, decode, the prediction's pre/post-processing, the forward pass, severity measures, the
+alignment to the body site's baseline, mask and overlay rendering, PNG encoding, storage writes,
+database writes) with each stage's share, and the alignment's cost as a ratio to the forward pass.
+All photos are of one body site: the first is its baseline, the others are registered to it.
 
 ``--model recommended`` (default) is the network ``make model`` trains, configured as its preset
 says: a segmentation_models_pytorch U-Net over timm's ``tf_efficientnet_lite0`` at the preset's
@@ -119,20 +121,10 @@ def _activate(kind: str, resize: int | None, folder: Path) -> str:
     SegmentationModel.objects.update(is_active=False)
     if kind == "baseline":
         return "baseline"
-    from segmentation.core import build_model, save_checkpoint
-    from segmentation.core.checkpoint import make_header
-    from segmentation.core.models import model_normalization, output_convention
     from segmentation.services import model_register
 
     arch, backbone, name = _MODELS[kind]
-    size, flip_tta = _inference_settings(kind, resize)
-    mean, std = model_normalization(arch, backbone)
-    header = make_header(arch=arch, backbone=backbone, num_classes=2,
-                         resize_size=size, crop_size=size, mean=mean, std=std,
-                         output_convention=output_convention(arch, backbone),
-                         flip_tta=flip_tta)  # fmt: skip
-    model = build_model(arch, backbone, num_classes=2)
-    path = save_checkpoint(folder / "bench.pth", model=model, header=header)
+    path = bench_checkpoint(kind, resize, folder)
     from diary.models import Photo
 
     Photo.objects.all().delete()  # their analyses protect the previous run's model
@@ -141,6 +133,24 @@ def _activate(kind: str, resize: int | None, folder: Path) -> str:
                                 backbone=backbone, metrics={},
                                 training_data="random init (benchmark)", activate=True)  # fmt: skip
     return registered.version_label
+
+
+def bench_checkpoint(kind: str, resize: int | None, folder: Path) -> Path:
+    """A randomly initialised checkpoint of ``--model kind`` (the weights do not change the
+    work); bench/alignment_validation.py times its forward pass too."""
+    from segmentation.core import build_model, save_checkpoint
+    from segmentation.core.checkpoint import make_header
+    from segmentation.core.models import model_normalization, output_convention
+
+    arch, backbone, _ = _MODELS[kind]
+    size, flip_tta = _inference_settings(kind, resize)
+    mean, std = model_normalization(arch, backbone)
+    header = make_header(arch=arch, backbone=backbone, num_classes=2,
+                         resize_size=size, crop_size=size, mean=mean, std=std,
+                         output_convention=output_convention(arch, backbone),
+                         flip_tta=flip_tta)  # fmt: skip
+    model = build_model(arch, backbone, num_classes=2)
+    return save_checkpoint(folder / "bench.pth", model=model, header=header)
 
 
 def _purge() -> None:
@@ -233,6 +243,7 @@ STAGES = [
     ("resize + normalise, probabilities back to full size", "prepost"),
     ("forward pass", "forward"),
     ("severity measures", "measure"),
+    ("alignment to the site's baseline", "align"),
     ("mask + overlay rendering", "render"),
     ("PNG encoding", "encode"),
     ("storage writes", "write"),
@@ -274,6 +285,9 @@ def _print_stages(results: list[dict]) -> None:
         if forward:
             print(f"\n{r['mode']}: outside the forward pass / forward pass = "
                   f"{outside:.1f} / {forward:.1f} ms = {outside / forward:.2f}")  # fmt: skip
+            align = r["stages"].get("align", 0.0)
+            print(f"{r['mode']}: alignment / forward pass = "
+                  f"{align:.1f} / {forward:.1f} ms = {align / forward:.2f}")  # fmt: skip
 
 
 def main() -> None:
