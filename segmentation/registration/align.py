@@ -35,7 +35,14 @@ from skimage.transform import SimilarityTransform
 from segmentation.severity._checks import check_image, check_mask
 from segmentation.severity.skin import skin_mask
 
-from .geometry import apply_matrix, fit_projective, hull_area, polygon_area
+from .geometry import (
+    apply_matrix,
+    fit_projective,
+    frame_overlap,
+    hull_area,
+    maps_convex,
+    transform_scale,
+)
 
 __all__ = [
     "AlignmentConfig",
@@ -79,6 +86,11 @@ class ImageFeatures:
     scale: float  # working size / full resolution
     shape: tuple[int, int]  # full-resolution (H, W)
     restricted_to_skin: bool
+
+    @property
+    def frame(self) -> tuple[float, float]:
+        """(H, W) at the working size, where keypoints live."""
+        return self.shape[0] * self.scale, self.shape[1] * self.scale
 
 
 @dataclass(frozen=True)
@@ -205,7 +217,8 @@ def align_features(
     dst = moving.keypoints[matches[:, 1]]
 
     def plausible(model: SimilarityTransform, *_: np.ndarray) -> bool:
-        return config.min_scale <= _scale(model.params, reference, moving) <= config.max_scale
+        scale = transform_scale(model.params, reference.frame)
+        return config.min_scale <= scale <= config.max_scale
 
     rng = np.random.default_rng(config.seed)
     seed_model, seed_inliers = ransac(
@@ -221,9 +234,9 @@ def align_features(
     n_inliers = int(inliers.sum())
     back = apply_matrix(np.linalg.inv(params), dst[inliers])
     rms_working = float(np.sqrt(np.mean(np.sum((back - src[inliers]) ** 2, axis=1))))
-    spread = hull_area(src[inliers]) / _area(reference)
-    overlap = _overlap(params, reference, moving)
-    scale = _scale(params, reference, moving)
+    spread = hull_area(src[inliers]) / (reference.frame[0] * reference.frame[1])
+    overlap = frame_overlap(params, reference.frame, moving.frame)
+    scale = transform_scale(params, reference.frame)
 
     reasons = []
     if n_inliers < config.min_inliers:
@@ -234,7 +247,7 @@ def align_features(
         reasons.append("the features agree too loosely")
     if spread < config.min_spread:
         reasons.append("the agreeing features cover too small a part of the photo")
-    if not (_convex(params, reference) and config.min_scale <= scale <= config.max_scale):
+    if not (maps_convex(params, reference.frame) and config.min_scale <= scale <= config.max_scale):
         reasons.append("the transform is implausible")
     elif overlap < config.min_overlap:
         reasons.append("the photos barely overlap")
@@ -274,41 +287,3 @@ def _refine_projective(
         params, inliers = candidate, residual < threshold
     residual = np.linalg.norm(apply_matrix(params, src) - dst, axis=1)
     return params, residual < config.refine_threshold
-
-
-def _corners(features: ImageFeatures) -> np.ndarray:
-    height, width = (side * features.scale for side in features.shape)
-    return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=float)
-
-
-def _area(features: ImageFeatures) -> float:
-    height, width = (side * features.scale for side in features.shape)
-    return float(height * width)
-
-
-def _scale(params: np.ndarray, reference: ImageFeatures, moving: ImageFeatures) -> float:
-    """Linear scale of the transform: sqrt of the area ratio of the reference's frame."""
-    mapped = polygon_area(apply_matrix(params, _corners(reference)))
-    return float(np.sqrt(abs(mapped) / _area(reference))) if mapped else 0.0
-
-
-def _convex(params: np.ndarray, reference: ImageFeatures) -> bool:
-    """The reference's frame maps to a convex quadrilateral of the same orientation."""
-    mapped = apply_matrix(params, _corners(reference))
-    edges = np.roll(mapped, -1, axis=0) - mapped
-    following = np.roll(edges, -1, axis=0)
-    turns = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
-    return bool(np.all(turns > 0)) and np.isfinite(mapped).all()
-
-
-def _overlap(params: np.ndarray, reference: ImageFeatures, moving: ImageFeatures) -> float:
-    """Share of the reference's frame whose mapped point falls inside the moving photo."""
-    height, width = (side * reference.scale for side in reference.shape)
-    xs, ys = np.meshgrid(np.linspace(0, width, 48), np.linspace(0, height, 48))
-    mapped = apply_matrix(params, np.column_stack([xs.ravel(), ys.ravel()]))
-    m_height, m_width = (side * moving.scale for side in moving.shape)
-    inside = (
-        (mapped[:, 0] >= 0) & (mapped[:, 0] <= m_width)
-        & (mapped[:, 1] >= 0) & (mapped[:, 1] <= m_height)
-    )  # fmt: skip
-    return float(inside.mean())

@@ -47,3 +47,35 @@ def hull_area(points: np.ndarray) -> float:
         return float(ConvexHull(points).volume) if len(points) >= 3 else 0.0
     except QhullError:  # collinear points
         return 0.0
+
+
+def frame_corners(frame: tuple[float, float]) -> np.ndarray:
+    """The four corners (x, y) of a (H, W) frame."""
+    height, width = frame
+    return np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=float)
+
+
+def transform_scale(matrix: np.ndarray, frame: tuple[float, float]) -> float:
+    """Linear scale of the transform: sqrt of the area ratio of the frame it maps."""
+    mapped = polygon_area(apply_matrix(matrix, frame_corners(frame)))
+    return float(np.sqrt(abs(mapped) / (frame[0] * frame[1]))) if mapped else 0.0
+
+
+def maps_convex(matrix: np.ndarray, frame: tuple[float, float]) -> bool:
+    """The frame maps to a convex quadrilateral of the same orientation."""
+    mapped = apply_matrix(matrix, frame_corners(frame))
+    edges = np.roll(mapped, -1, axis=0) - mapped
+    following = np.roll(edges, -1, axis=0)
+    turns = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
+    return bool(np.all(turns > 0)) and bool(np.isfinite(mapped).all())
+
+
+def frame_overlap(matrix: np.ndarray, frame: tuple[float, float], other: tuple[float, float]):
+    """Share of ``frame`` whose mapped point falls inside the ``other`` frame."""
+    xs, ys = np.meshgrid(np.linspace(0, frame[1], 48), np.linspace(0, frame[0], 48))
+    mapped = apply_matrix(matrix, np.column_stack([xs.ravel(), ys.ravel()]))
+    inside = (
+        (mapped[:, 0] >= 0) & (mapped[:, 0] <= other[1])
+        & (mapped[:, 1] >= 0) & (mapped[:, 1] <= other[0])
+    )  # fmt: skip
+    return float(inside.mean())
