@@ -13,8 +13,10 @@ prefetch N), publishes the analysis of every photo at once and waits until all a
 Prints photos per minute, the median per-photo latency (publish to ``done``), the worker's peak
 resident memory (VmHWM) and the batched/unbatched ratio, all measured in the same run; then, per
 mode, what one photo costs stage by stage (the worker logs each photo's milliseconds: storage
-read, decode, the prediction's pre/post-processing, the forward pass, severity measures, mask
-and overlay rendering, PNG encoding, storage writes, database writes) with each stage's share.
+read, decode, the prediction's pre/post-processing, the forward pass, severity measures, the
+alignment to the body site's baseline, mask and overlay rendering, PNG encoding, storage writes,
+database writes) with each stage's share, and the alignment's cost as a ratio to the forward pass.
+All photos are of one body site: the first is its baseline, the others are registered to it.
 
 ``--model recommended`` (default) is the network ``make model`` trains, configured as its preset
 says: a segmentation_models_pytorch U-Net over timm's ``tf_efficientnet_lite0`` at the preset's
@@ -259,6 +261,7 @@ STAGES = [
     ("resize + normalise, probabilities back to full size", "prepost"),
     ("forward pass", "forward"),
     ("severity measures", "measure"),
+    ("alignment to the site's baseline", "align"),
     ("mask + overlay rendering", "render"),
     ("PNG encoding", "encode"),
     ("storage writes", "write"),
@@ -300,6 +303,9 @@ def _print_stages(results: list[dict]) -> None:
         if forward:
             print(f"\n{r['mode']}: outside the forward pass / forward pass = "
                   f"{outside:.1f} / {forward:.1f} ms = {outside / forward:.2f}")  # fmt: skip
+            align = r["stages"].get("align", 0.0)
+            print(f"{r['mode']}: alignment / forward pass = "
+                  f"{align:.1f} / {forward:.1f} ms = {align / forward:.2f}")  # fmt: skip
 
 
 def main() -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from segmentation.services import model_activated
 
+from .models import Photo
 from .segmenter_cache import segmenter_cache_clear
+from .services.alignment import body_site_realign_if_baseline
 from .services.queueing import photos_reanalysis_enqueue
 
 
@@ -19,3 +22,9 @@ def reanalyse_on_model_activation(sender, model, **kwargs) -> None:
     """
     segmenter_cache_clear()
     photos_reanalysis_enqueue()
+
+
+@receiver(pre_delete, sender=Photo, dispatch_uid="diary.realign_when_baseline_deleted")
+def realign_when_baseline_deleted(sender, instance: Photo, **kwargs) -> None:
+    """A deleted baseline photo: the site's photos are realigned to the earliest remaining one."""
+    body_site_realign_if_baseline(photo=instance)

@@ -18,6 +18,7 @@ from celery_batches import SimpleRequest
 from django.conf import settings
 
 from .batches import AnalysisBatches, photo_id_of
+from .services.alignment import body_site_realign
 from .services.analysis import Outcome, photos_analyse
 from .services.files import stored_files_sweep
 from .services.photo_states import photo_fail
@@ -25,6 +26,7 @@ from .services.queueing import photo_analysis_retry
 from .services.recovery import photos_reanalyse, photos_requeue_stale
 from .task_names import (
     ANALYSE_PHOTO,
+    REALIGN_BODY_SITE,
     REANALYSE_PHOTOS,
     REQUEUE_STALE_PHOTOS,
     SWEEP_STORED_FILES,
@@ -94,3 +96,9 @@ def requeue_stale_photos() -> int:
 def sweep_stored_files() -> int:
     """Periodic (celery beat): remove stored files that no row names any more."""
     return len(stored_files_sweep())
+
+
+@shared_task(name=REALIGN_BODY_SITE, acks_late=True)
+def realign_body_site(body_site_id: int) -> int:
+    """After a body site's baseline photo changed: register its photos to the new one."""
+    return body_site_realign(body_site_id=body_site_id)

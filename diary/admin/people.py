@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from ..models import BodySite, Patient, TreatmentEntry, User
+from .alignment import BodySiteBaselineMixin
 from .progression import PatientProgressionMixin
 from .scoping import PatientRowsInline, PatientScopedAdmin
 
@@ -91,7 +92,7 @@ class PatientAdmin(PatientProgressionMixin, PatientScopedAdmin):
 
 
 @admin.register(BodySite)
-class BodySiteAdmin(PatientScopedAdmin):
+class BodySiteAdmin(BodySiteBaselineMixin, PatientScopedAdmin):
     list_display = ["label", "region", "patient", "created_at"]
     list_filter = ["region"]
     search_fields = ["label", "patient__user__username"]

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from ..selectors.photos import photo_list
 from ..services.photos import photo_create, photo_delete, photo_quality_dry_run
 from ..services.quality import photo_quality_include_set
+from .changes import PhotoChangeMixin
 from .filters import PhotoFilter
 from .quality_serializers import (
     PhotoQualityOverrideSerializer,
@@ -52,6 +53,7 @@ def _file_response(field_file, *, filename: str) -> FileResponse:
     destroy=extend_schema(responses={204: None, **E401, **E404}),
 )
 class PhotoViewSet(
+    PhotoChangeMixin,  # /photos/{id}/change/?against= (diary/api/changes.py)
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,

@@ -30,6 +30,9 @@ class Analysis(models.Model):
     rgb_mean_difference = models.FloatField(null=True, blank=True)
     grade = models.CharField(max_length=16, blank=True)
     timings_ms = models.JSONField(default=dict)
+    # The photo registered to its site's baseline (segmentation.registration's result plus
+    # ``baseline_photo``); empty until aligned. Redone when the site's baseline changes.
+    alignment = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AnalysisQuerySet.as_manager()

@@ -108,6 +108,16 @@ class BodySite(PatientOwned):
     region = models.CharField(max_length=16, choices=Region.choices)
     label = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The photo every other photo of the site is registered to (docs/alignment.md): the first
+    # photo analysed, unless a clinician chose another. Changing it realigns the site's photos.
+    alignment_baseline = models.ForeignKey(
+        "diary.Photo",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The photo of this site that the others are aligned to.",
+    )
 
     objects = PatientScopedQuerySet.as_manager()
 
@@ -122,6 +132,15 @@ class BodySite(PatientOwned):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.get_region_display()})"
+
+    def clean(self) -> None:
+        super().clean()
+        baseline = self.alignment_baseline
+        if baseline is not None and (self.pk is None or baseline.body_site_id != self.pk):
+            raise ValidationError(
+                {"alignment_baseline": "The baseline must be a photo of this body site."},
+                code="other_body_site",
+            )
 
 
 class TreatmentEntry(PatientOwned):

@@ -29,6 +29,7 @@ from config.storage import storage_errors
 
 from ..models import Analysis, Photo
 from ..segmenter_cache import LoadedSegmenter, segmenter_get
+from .alignment import photo_alignment
 from .claims import photo_attempt_count, photos_claim
 from .files import files_delete
 from .outcomes import Outcome, PhotoResult
@@ -199,6 +200,9 @@ def _analysis_create(
         raise _BadPhoto(f"The severity of this photo cannot be measured ({error}).") from error
     measures = report.as_dict()
     timings["measure"] = _ms_since(started)
+    started = time.perf_counter()
+    alignment = photo_alignment(photo=photo, image=image, mask=mask)
+    timings["align"] = _ms_since(started)
 
     started = time.perf_counter()
     analysis = Analysis(
@@ -211,6 +215,7 @@ def _analysis_create(
         ita_difference=report.ita_difference,
         rgb_mean_difference=report.rgb_mean_difference_vs_rest,
         grade=report.grade or "",
+        alignment=alignment,
     )
     renderings = render_mask(mask), render_overlay(image, mask, pixels=pixels)
     timings["render"] = _ms_since(started)

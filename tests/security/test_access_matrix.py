@@ -136,6 +136,13 @@ ENDPOINTS: dict[str, Endpoint] = {
     # 403 for patients is in tests/diary/test_photo_quality_api.py).
     "api:photo-check": Endpoint("user", answers={"post": 415}),
     "api:photo-quality-override": Endpoint("object", _pk("photo"), answers={"post": 400}),
+    # Issue 23: a photo against itself (the pair's own 404s: tests/diary/test_api_change.py).
+    **{
+        f"api:photo-change{suffix}": Endpoint(
+            "object", _pk("photo"), query=lambda rows: {"against": rows["photo"]}
+        )
+        for suffix in ("", "-overlay", "-aligned")
+    },
     "admin:diary_photo_file": Endpoint(
         "object", lambda rows: {"pk": rows["photo"], "kind": "overlay"}, admin=True
     ),
