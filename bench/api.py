@@ -132,7 +132,7 @@ def _fill_patient(username: str, clinician, n_photos: int, n_sites: int):
 def _naive_series(patient, user) -> list[dict]:
     """One query per photo for its analysis: the N+1 pattern the selector avoids."""
     from diary.models import Photo
-    from diary.selectors.series import series_model_version
+    from diary.selectors.series import SERIES_MEASURES, series_model_version
 
     version = series_model_version()
     points = []
@@ -146,10 +146,7 @@ def _naive_series(patient, user) -> list[dict]:
                 "photo_id": photo.pk,
                 "analysis_id": analysis.pk,
                 "taken_at": photo.taken_at.isoformat(),
-                "lesion_skin_fraction": analysis.lesion_skin_fraction,
-                "delta_e2000": analysis.delta_e2000,
-                "ita_difference": analysis.ita_difference,
-                "rgb_mean_difference": analysis.rgb_mean_difference,
+                **{column: getattr(analysis, column) for column in SERIES_MEASURES},
                 "grade": analysis.grade,
                 "model_version": analysis.model_version,
             }

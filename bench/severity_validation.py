@@ -35,20 +35,17 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segmentation.severity import ColourThresholdSegmenter, measure_severity, skin_mask
+from segmentation.severity import (
+    DEFAULT_THRESHOLDS,
+    PAPER_THRESHOLDS,
+    ColourThresholdSegmenter,
+    measure_severity,
+    skin_mask,
+)
+from segmentation.severity.catalog import MEASURES
 from segmentation.severity.colour import linear_to_srgb, srgb_to_linear
 
-VALIDATED_MEASURES = (
-    "lesion_skin_fraction",
-    "largest_lesion_fraction",
-    "lesion_count",
-    "delta_e2000",
-    "delta_e2000_skin",
-    "delta_l",
-    "ita_difference",
-    "rgb_mean_difference_vs_rest",
-    "rgb_mean_difference_vs_skin",
-)
+VALIDATED_MEASURES = tuple(m.key for m in MEASURES if m.validated)
 LIGHTS = {
     "darker x0.6": (0.6, 0.6, 0.6),
     "brighter x1.4": (1.4, 1.4, 1.4),
@@ -294,7 +291,7 @@ def main() -> None:
         )
         print(f"| measure / light | {' | '.join(names)} |")
         print("|---|" + "---|" * len(names))
-        for key in ("delta_e2000", "rgb_mean_difference_vs_rest"):
+        for key in (DEFAULT_THRESHOLDS.measure, PAPER_THRESHOLDS.measure):
             for light in LIGHTS:
                 cells = [_fmt(float(np.median(shifts[(f"{key} / {light}", n)]))) for n in names]
                 print(f"| {key} / {light} | {' | '.join(cells)} |")

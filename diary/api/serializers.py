@@ -8,6 +8,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from segmentation.severity.catalog import COLUMNS
+
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry, User
 from ..models.ownership import PATIENT_IMMUTABLE
 from ..services.quality import photo_quality_summary
@@ -160,10 +162,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "model_version",
-            "lesion_skin_fraction",
-            "delta_e2000",
-            "ita_difference",
-            "rgb_mean_difference",
+            *COLUMNS,
             "grade",
             "measures",
             "timings_ms",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from segmentation.severity.catalog import COLUMNS
 
 from ..models import BodySite, TreatmentEntry
 
@@ -64,6 +67,9 @@ class _RowsSerializer(serializers.ListSerializer):
         return [row(item, tz) for item in data]
 
 
+_measures_of = operator.attrgetter(*COLUMNS)
+
+
 class SeriesPointSerializer(serializers.Serializer):
     photo_id = serializers.IntegerField()
     analysis_id = serializers.IntegerField()
@@ -101,10 +107,7 @@ class SeriesPointSerializer(serializers.Serializer):
             "photo_id": p.photo_id,
             "analysis_id": p.analysis_id,
             "taken_at": _iso(p.taken_at, tz),
-            "lesion_skin_fraction": p.lesion_skin_fraction,
-            "delta_e2000": p.delta_e2000,
-            "ita_difference": p.ita_difference,
-            "rgb_mean_difference": p.rgb_mean_difference,
+            **dict(zip(COLUMNS, _measures_of(p), strict=True)),
             "grade": p.grade,
             "model_version": p.model_version,
             "quality_ok": p.quality_ok,

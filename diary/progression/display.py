@@ -7,7 +7,9 @@ The MDC comes from :func:`~diary.progression.trends.minimal_detectable_change` o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from segmentation.severity.catalog import MEASURES
 
 from .trends import (
     IMPROVING,
@@ -64,36 +66,10 @@ class MeasureDisplay:
         return f"{text} {self.unit}" if self.unit else text
 
 
-# The paper's RGB difference is left out: it compares the lesion with the whole photo, background
-# included, so it is not a clinical measure (it stays in the API, CSV and FHIR exports).
-CLINICAL_MEASURES: tuple[MeasureDisplay, ...] = (
-    MeasureDisplay(
-        key="lesion_skin_fraction",
-        title="Depigmented area, % of visible skin",
-        unit="%",
-        scale=100.0,
-        decimals=1,
-        colour="#1565c0",
-        floor=0.0,
-        ceiling=100.0,
-    ),
-    MeasureDisplay(
-        key="delta_e2000",
-        title="Colour contrast ΔE2000",
-        unit="ΔE",
-        scale=1.0,
-        decimals=1,
-        colour="#c62828",
-        floor=0.0,
-    ),
-    MeasureDisplay(
-        key="ita_difference",
-        title="Skin-tone contrast ΔITA°, lesion minus surrounding skin",
-        unit="°",
-        scale=1.0,
-        decimals=1,
-        colour="#6a1b9a",
-    ),
+# The catalogue's measures shown to clinicians (its ``chart``), in its order. The paper's RGB
+# difference is not one: it compares the lesion with the whole photo, background included.
+CLINICAL_MEASURES: tuple[MeasureDisplay, ...] = tuple(
+    MeasureDisplay(key=m.name, **asdict(m.chart)) for m in MEASURES if m.chart is not None
 )
 
 #: The verdict of a trend, as a label and the one sentence that explains it on the page.

@@ -13,6 +13,8 @@ import uuid
 from django.urls import reverse
 from django.utils import timezone
 
+from segmentation.severity.catalog import measure as catalogue_measure
+
 from ..models import BodySite, Patient, Photo
 from ..selectors.series import SERIES_MEASURES, series_for_patient
 
@@ -35,16 +37,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NAMESPACE = uuid.UUID("6f1d4a8e-6c1b-4f9a-9a51-0d6c7f9b1e21")
 _MEASURE_SYSTEM = "https://vitiligo-diary.example/fhir/CodeSystem/severity-measure"
 _UCUM = "http://unitsofmeasure.org"
-_MEASURE_INFO = {  # display, unit, UCUM code
-    "lesion_skin_fraction": ("Lesion area as a fraction of visible skin", "fraction", "1"),
-    "delta_e2000": ("CIEDE2000 colour difference, lesion vs perilesional skin", "ΔE00", "1"),
-    "ita_difference": ("Individual typology angle, lesion minus surrounding", "degrees", "deg"),
-    "rgb_mean_difference": (
-        "Mean RGB difference, lesion minus the rest of the photo incl. background (8-bit)",
-        "levels",
-        "1",
-    ),
-}
 _GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
 
 
@@ -238,7 +230,8 @@ def _observation_base(point, code: dict, taken, body_site, patient_url, media_ur
 
 
 def _observation(point, measure, taken, body_site, patient_url, media_url, device_url) -> dict:
-    display, unit, ucum = _MEASURE_INFO[measure]
+    entry = catalogue_measure(measure)
+    display, unit, ucum = entry.label, entry.unit, entry.ucum
     code = {
         "coding": [{"system": _MEASURE_SYSTEM, "code": measure, "display": display}],
         "text": display,

@@ -1,36 +1,27 @@
 """The minimal detectable change (MDC95) of each series measure: the ground truth's constants and
 the table of the model that measured a series.
 
-A leaf module: the series selector and the trend rules both read it, and neither imports the
-other through it. The rationale is in docs/progression.md.
+A leaf of the diary (it imports only the measure catalogue): the series selector and the trend
+rules both read it, and neither imports the other through it. The rationale is in
+docs/progression.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from segmentation.severity.catalog import MEASURES
+
 __all__ = ["MINIMAL_DETECTABLE_CHANGE", "mdc_table", "minimal_detectable_change"]
 
-# MDC95 = 1.96 * sqrt(2) * SEM, SEM = the within-photo SD of the measure over augmented copies
-# of the same photo with ground-truth masks (docs/severity.md, "Repeatability"), rounded up:
-# lesion_skin_fraction 2.77 * 0.021 = 0.058 -> 0.06; delta_e2000 2.77 * 1.290 = 3.58 -> 3.6
-# (grey-world estimated from the skin since issue 12; 1.117 -> 3.1 with the whole photo).
-# ``rgb_mean_difference`` is the paper's lesion vs everything else (``rgb_mean_difference_vs_rest``
-# in the severity report), the series' name for it; the skin-only variant is not in the series yet
-# but has its MDC for the background test (tests/severity/test_severity_background.py).
+# The ground truth's MDC95 of every measure that has one, under its diary name (the column, or
+# the report key of a measure with none), from the catalogue (the rationale is there).
 # Read them through minimal_detectable_change(), never this dict directly.
-MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {
-    "lesion_skin_fraction": 0.06,
-    "delta_e2000": 3.6,
-    "ita_difference": 10.2,
-    "rgb_mean_difference": 5.7,
-    "rgb_mean_difference_vs_skin": 6.8,
-}
+MINIMAL_DETECTABLE_CHANGE: dict[str, float] = {m.name: m.mdc for m in MEASURES if m.mdc is not None}
 
-
-# The registry measures a model's MDC under the severity report's names; the series stores the
-# paper's lesion-vs-rest RGB difference as ``rgb_mean_difference``.
-_REPORT_NAMES = {"rgb_mean_difference_vs_rest": "rgb_mean_difference"}
+# The registry measures a model's MDC under the severity report's keys; the diary's name differs
+# where the column was named differently (rgb_mean_difference_vs_rest -> rgb_mean_difference).
+_REPORT_NAMES = {m.key: m.name for m in MEASURES if m.name != m.key}
 
 
 def mdc_table(model_mdc: Mapping[str, float] | None = None) -> dict[str, float]:

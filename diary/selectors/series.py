@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from segmentation.selectors import active_model_get
+from segmentation.severity.catalog import COLUMNS
 
 from ..models import Analysis, BodySite, Patient, TreatmentEntry
 from ..progression.mdc import mdc_table
 from ..versions import active_version_label, version_label_of
 
 # The measures a series carries for each photo, in the order of the API, CSV and FHIR exports.
-SERIES_MEASURES = ("lesion_skin_fraction", "delta_e2000", "ita_difference", "rgb_mean_difference")
+# The Analysis columns of the catalogue; SeriesPoint's fields in between taken_at and grade.
+SERIES_MEASURES = COLUMNS
 
 
 # Named tuples, not frozen dataclasses: a series builds thousands of points per request, and a

@@ -26,6 +26,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from PIL import Image, UnidentifiedImageError
 
 from config.storage import storage_errors
+from segmentation.severity.catalog import MEASURES
 
 from ..models import Analysis, Photo
 from ..segmenter_cache import LoadedSegmenter, segmenter_get
@@ -210,10 +211,7 @@ def _analysis_create(
         model=loaded.model,
         model_version=loaded.version_label,
         measures=measures,
-        lesion_skin_fraction=report.lesion_skin_fraction,
-        delta_e2000=report.delta_e2000,
-        ita_difference=report.ita_difference,
-        rgb_mean_difference=report.rgb_mean_difference_vs_rest,
+        **{m.column: getattr(report, m.key) for m in MEASURES if m.column is not None},
         grade=report.grade or "",
         alignment=alignment,
     )

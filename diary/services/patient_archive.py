@@ -9,6 +9,8 @@ from typing import IO
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from segmentation.severity.catalog import COLUMNS
+
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry
 from ..progression.exports import fhir_bundle, series_csv
 
@@ -72,10 +74,7 @@ def _patient_json(patient: Patient, photos: list[Photo], analyses: list[Analysis
                 "id": analysis.pk,
                 "model_version": analysis.model_version,
                 "created_at": analysis.created_at,
-                "lesion_skin_fraction": analysis.lesion_skin_fraction,
-                "delta_e2000": analysis.delta_e2000,
-                "ita_difference": analysis.ita_difference,
-                "rgb_mean_difference": analysis.rgb_mean_difference,
+                **{column: getattr(analysis, column) for column in COLUMNS},
                 "grade": analysis.grade,
                 "measures": analysis.measures,
             }

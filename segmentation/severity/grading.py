@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .catalog import MEASURES
 from .report import LEGACY_KEYS
 
 __all__ = [
@@ -29,15 +30,7 @@ __all__ = [
 GRADES = ("low", "medium", "high")
 
 #: Report keys a grade may be based on.
-GRADEABLE_MEASURES = (
-    "delta_e2000",
-    "delta_e2000_skin",
-    "delta_l",
-    "ita_difference",
-    "rgb_mean_difference_vs_rest",
-    "rgb_mean_difference_vs_skin",
-    "lesion_skin_fraction",
-)
+GRADEABLE_MEASURES = tuple(m.key for m in MEASURES if m.graded)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -152,19 +153,9 @@ def measure_severity(
     ita_lesion = _ita(ita_lab_lesion, reasons)
     ita_surrounding = _ita(ita_lab_ring, reasons)
 
-    values: dict[str, float | None] = {
-        "delta_e2000": _de(lab_lesion, lab_ring),
-        "delta_e2000_skin": _de(lab_lesion, lab_skin),
-        "delta_l": delta_l,
-        "ita_difference": _minus(ita_lesion, ita_surrounding),
-        "rgb_mean_difference_vs_rest": None if rgb_diff is None else float(np.mean(rgb_diff)),
-        "rgb_mean_difference_vs_skin": None
-        if rgb_skin_diff is None
-        else float(np.mean(rgb_skin_diff)),
-        "lesion_skin_fraction": lesion_skin_fraction,
-    }
+    rgb_vs_rest = None if rgb_diff is None else float(np.mean(rgb_diff))
     height, width = lesion.shape
-    return SeverityReport(
+    report = SeverityReport(
         normalisation=normalisation,
         normalisation_reference=reference,
         segmenter=segmenter,
@@ -185,26 +176,29 @@ def measure_severity(
         rgb_lesion_mean=rgb_lesion,
         rgb_nonlesion_mean=rgb_nonlesion,
         rgb_difference=rgb_diff,
-        rgb_mean_difference_vs_rest=values["rgb_mean_difference_vs_rest"],
+        rgb_mean_difference_vs_rest=rgb_vs_rest,
         rgb_nonlesion_skin_mean=rgb_skin,
-        rgb_mean_difference_vs_skin=values["rgb_mean_difference_vs_skin"],
+        rgb_mean_difference_vs_skin=None
+        if rgb_skin_diff is None
+        else float(np.mean(rgb_skin_diff)),
         lab_lesion_mean=lab_lesion,
         lab_ring_mean=lab_ring,
         lab_skin_mean=lab_skin,
-        delta_e2000=values["delta_e2000"],
-        delta_e2000_skin=values["delta_e2000_skin"],
+        delta_e2000=_de(lab_lesion, lab_ring),
+        delta_e2000_skin=_de(lab_lesion, lab_skin),
         delta_l=delta_l,
         delta_l_skin=_sub_l(lab_lesion, lab_skin),
         ita_lesion=ita_lesion,
         ita_surrounding=ita_surrounding,
-        ita_difference=values["ita_difference"],
+        ita_difference=_minus(ita_lesion, ita_surrounding),
         ita_source=ita_source,
-        paper_grade=grade_value(values["rgb_mean_difference_vs_rest"], PAPER_THRESHOLDS),
-        grade=grade_value(values[thresholds.measure], thresholds),
+        paper_grade=grade_value(rgb_vs_rest, PAPER_THRESHOLDS),
+        grade=None,  # below: graded on the report's field that the thresholds name
         grade_measure=thresholds.measure,
         grade_thresholds=thresholds.as_dict(),
         reasons=tuple(Reason.of(code) for code in dict.fromkeys(reasons)),
     )
+    return replace(report, grade=grade_value(getattr(report, thresholds.measure), thresholds))
 
 
 def _reference(normalisation: str | None, requested: str, skin_found: bool) -> str | None:

@@ -23,18 +23,13 @@ from tqdm.auto import tqdm
 
 from segmentation.segmenter import Segmenter
 
+from .catalog import MEASURES
 from .measures import measure_severity
 
 __all__ = ["MDC_MEASURES", "minimal_detectable_change", "pooled_within_sd", "segmenter_mdc"]
 
 #: The measures trends are judged on (the stored analysis keys).
-MDC_MEASURES = (
-    "lesion_skin_fraction",
-    "delta_e2000",
-    "ita_difference",
-    "rgb_mean_difference_vs_rest",
-    "rgb_mean_difference_vs_skin",
-)
+MDC_MEASURES = tuple(m.key for m in MEASURES if m.repeatability)
 MDC95_FACTOR = 1.96 * math.sqrt(2)
 
 

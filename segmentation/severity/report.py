@@ -5,14 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from .catalog import MEASURES
+
 __all__ = ["LEGACY_KEYS", "REASON_MESSAGES", "Reason", "SeverityReport"]
 
 #: Keys of analyses stored before the RGB measures were renamed (issue 12), and the key each
 #: became. ``as_dict`` still writes them, so stored ``measures`` and their readers keep working.
-LEGACY_KEYS: dict[str, str] = {
-    "rgb_mean_difference": "rgb_mean_difference_vs_rest",
-    "rgb_skin_mean_difference": "rgb_mean_difference_vs_skin",
-}
+LEGACY_KEYS: dict[str, str] = {old: m.key for m in MEASURES for old in m.legacy}
 
 #: Machine-readable reason codes and the human message attached to each.
 REASON_MESSAGES: dict[str, str] = {
