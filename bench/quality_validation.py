@@ -38,6 +38,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from segmentation.severity import ColourThresholdSegmenter, measure_severity
+from segmentation.severity.catalog import MEASURES
 from segmentation.severity.colour import linear_to_srgb, srgb_to_linear
 from segmentation.severity.photo_quality import (
     CHEAP_CHECK_CODES,
@@ -47,7 +48,8 @@ from segmentation.severity.photo_quality import (
 )
 
 TUNE_FOLDS, REPORT_FOLDS = {"0", "1"}, {"3", "4"}
-MDC = {"lesion_skin_fraction": 0.06, "delta_e2000": 3.6}  # diary/progression/trends.py
+# The ground truth's MDC95 of the headline measures (report keys, as in ``report.as_dict()``).
+MDC = {m.key: m.mdc for m in MEASURES if m.headline}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,7 +332,7 @@ def _tables(report: list[dict], thresholds: dict[str, float]) -> None:
             _spread([r[f"{s}_delta"][m] for r in passed if f"{s}_delta" in r], MDC[m])
             if any(f"{s}_delta" in r for r in rs)
             else "not measured"
-            for m in ("lesion_skin_fraction", "delta_e2000")
+            for m in MDC
             for s in ("gt", "baseline")
         ]
         print(

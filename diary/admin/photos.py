@@ -6,6 +6,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from PIL import Image
 
+from segmentation.severity.catalog import HEADLINE_COLUMNS
+
 from ..models import Analysis, Photo
 from ..services.errors import ServiceError
 from ..services.quality import photo_quality_include_set
@@ -18,7 +20,7 @@ class AnalysisInline(admin.TabularInline):
     model = Analysis
     extra = 0
     can_delete = False
-    fields = ["model_version", "lesion_skin_fraction", "delta_e2000", "grade", "created_at"]
+    fields = ["model_version", *HEADLINE_COLUMNS, "grade", "created_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -148,8 +150,7 @@ class AnalysisAdmin(PatientScopedAdmin):
     list_display = [
         "photo",
         "model_version",
-        "lesion_skin_fraction",
-        "delta_e2000",
+        *HEADLINE_COLUMNS,
         "grade",
         "created_at",
     ]

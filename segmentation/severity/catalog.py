@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COLUMNS", "MEASURES", "Chart", "Measure", "measure"]
+__all__ = ["COLUMNS", "HEADLINE_COLUMNS", "MEASURES", "Chart", "Measure", "measure"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ class Measure:
     validated: bool = False
     #: Shown to clinicians (progression page, chart PNG); None: not shown.
     chart: Chart | None = None
+    #: A headline measure (extent, colour contrast): the admin's analysis columns, and what
+    #: ``bench/quality_validation.py`` checks a degraded photo's change against.
+    headline: bool = False
 
     @property
     def name(self) -> str:
@@ -85,6 +88,7 @@ MEASURES: tuple[Measure, ...] = (
         mdc=0.06,
         graded=True,
         validated=True,
+        headline=True,
         chart=Chart(
             title="Depigmented area, % of visible skin",
             unit="%",
@@ -120,6 +124,7 @@ MEASURES: tuple[Measure, ...] = (
         mdc=3.6,
         graded=True,
         validated=True,
+        headline=True,
         chart=Chart(
             title="Colour contrast ΔE2000",
             unit="ΔE",
@@ -194,6 +199,8 @@ MEASURES: tuple[Measure, ...] = (
 
 #: The ``Analysis`` columns, in order: the series' measures (API, CSV, FHIR).
 COLUMNS: tuple[str, ...] = tuple(m.column for m in MEASURES if m.column is not None)
+#: The headline measures' columns (every headline measure has one; the catalogue test checks).
+HEADLINE_COLUMNS: tuple[str, ...] = tuple(m.name for m in MEASURES if m.headline)
 
 _BY_NAME = {name: m for m in MEASURES for name in dict.fromkeys((m.key, m.name))}
 
