@@ -47,7 +47,7 @@ def _compare(page, section, earlier, later) -> str:
     section.locator("select[name=earlier]").select_option(str(earlier.pk))
     section.locator("select[name=later]").select_option(str(later.pk))
     section.locator(".compare-form button").click()
-    selector = f"section.compare[data-body-site='{earlier.body_site_id}']"
+    selector = f"section.compare[data-compare-site='{earlier.body_site_id}']"
     page.wait_for_function(
         "s => !['loading', undefined].includes(document.querySelector(s).dataset.state)",
         arg=selector,
@@ -61,11 +61,11 @@ def test_clinician_compares_two_dated_photos(live_server, browser, clinician, pa
     page = browser.new_page(viewport={"width": 1280, "height": 1800})
     _log_in(page, live_server, clinician)
     page.goto(live_server.url + reverse("admin:diary_patient_progression", args=[patient_a.pk]))
-    section = page.locator(f"section.compare[data-body-site='{site.pk}']")
+    section = page.locator(f"section.compare[data-compare-site='{site.pk}']")
     assert section.locator("select[name=earlier] option").count() == 3
 
     assert _compare(page, section, before, after) == "aligned"
-    selector = f"section.compare[data-body-site='{site.pk}']"
+    selector = f"section.compare[data-compare-site='{site.pk}']"
     for part in ("compare-earlier", "compare-later", "compare-slider-later", "compare-overlay"):
         assert all(width > 0 for width in _loaded(page, f"{selector} img.{part}")), part
     figures = dict(
@@ -108,7 +108,7 @@ def test_clinician_chooses_another_baseline(live_server, browser, clinician, pat
     page = browser.new_page(viewport={"width": 1280, "height": 1200})
     _log_in(page, live_server, clinician)
     page.goto(live_server.url + reverse("admin:diary_patient_progression", args=[patient_a.pk]))
-    help_text = page.locator(f"section.compare[data-body-site='{site.pk}'] .compare-help")
+    help_text = page.locator(f"section.compare[data-compare-site='{site.pk}'] .compare-help")
     assert f"photo {before.pk}" in help_text.inner_text()
     help_text.locator("a", has_text="choose another").click()
     page.wait_for_selector("#id_alignment_baseline")

@@ -154,7 +154,10 @@ def test_page_reads_like_a_clinical_chart(live_server, browser, clinician, patie
 
     # The populated site: the chart loads, and names its panels as the table names its rows.
     section = page.locator(f"section[data-body-site='{site.pk}']")
-    assert all(width > 0 for width in _loaded(page, f"section[data-body-site='{site.pk}'] img"))
+    # Every picture the page shows loads; the before/after block's stay empty until a clinician
+    # compares two photos (tests/browser/test_compare_page.py).
+    shown = f"section[data-body-site='{site.pk}'] img:not(.compare-result img)"
+    assert all(width > 0 for width in _loaded(page, shown))
     titles = [display.title for display in CLINICAL_MEASURES]
     assert "Depigmented area, % of visible skin" in titles and "Colour contrast ΔE2000" in titles
     rows = section.locator("table.progression-trend tbody tr")
