@@ -234,13 +234,13 @@ def _analysis_create(
         with transaction.atomic():
             analysis.timings_ms = _rounded(timings)
             analysis.save()
-            # The lesion-at-the-border check needs this mask; the upload's checks are kept.
-            checks = Photo.objects.filter(pk=photo.pk).values_list("quality_checks", flat=True)
+            # The lesion-at-the-border check needs this mask; the upload's checks are kept (the
+            # claim loaded them with the photo's row: no second read).
             photos_transition(
                 "store",
                 photo_ids=[photo.pk],
                 also=photo_quality_with_lesion(
-                    checks.first() or [], mask, baseline=loaded.model is None
+                    photo.quality_checks or [], mask, baseline=loaded.model is None
                 ),
             )
         # The row cannot hold the time of its own insert: it goes to the log (bench/pipeline.py).
