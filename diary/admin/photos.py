@@ -14,6 +14,10 @@ from ..services.quality import photo_quality_include_set
 from .scoping import PatientScopedAdmin
 
 THUMBNAIL_SIZE = (160, 160)
+#: What the file view streams: the photo; the mask and overlay in force (a clinician's newest
+#: correction, else the model's); the model's own mask and overlay (``model_``), which the mask
+#: editor resets to.
+FILE_KINDS = ("image", "mask", "overlay", "model_mask", "model_overlay")
 
 
 class AnalysisInline(admin.TabularInline):
@@ -98,13 +102,16 @@ class PhotoAdmin(PatientScopedAdmin):
     def file_view(self, request, pk: int, kind: str) -> HttpResponse:
         """Stream a photo, mask or overlay, checked against ``visible_to`` like every list."""
         photo = self.get_queryset(request).filter(pk=pk).first()
-        if photo is None or kind not in ("image", "mask", "overlay"):
+        if photo is None or kind not in FILE_KINDS:
             raise Http404
         if kind == "image":
             field_file = photo.image
-        else:
+        elif kind.startswith("model_"):  # the model's own mask, under any correction
             analysis = photo.latest_analysis
-            field_file = getattr(analysis, kind) if analysis else None
+            field_file = getattr(analysis, kind.removeprefix("model_")) if analysis else None
+        else:  # the mask in force: a clinician's newest correction, else the model's
+            record = photo.mask_in_force
+            field_file = getattr(record, kind) if record else None
         if not field_file:
             raise Http404
         with field_file.open("rb") as handle, Image.open(handle) as image:
@@ -185,5 +192,5 @@ class AnalysisAdmin(PatientScopedAdmin):
             return "-"
         if analysis.photo.latest_analysis != analysis:
             return getattr(analysis, kind).name  # the file view streams the latest analysis's
-        url = reverse("admin:diary_photo_file", args=[analysis.photo_id, kind])
+        url = reverse("admin:diary_photo_file", args=[analysis.photo_id, f"model_{kind}"])
         return format_html('<a href="{}">{}</a>', url, getattr(analysis, kind).name)

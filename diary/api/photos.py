@@ -17,6 +17,7 @@ from ..selectors.photos import photo_list
 from ..services.photos import photo_create, photo_delete, photo_quality_dry_run
 from ..services.quality import photo_quality_include_set
 from .changes import PhotoChangeMixin
+from .corrections import PhotoCorrectionMixin
 from .filters import PhotoFilter
 from .quality_serializers import (
     PhotoQualityOverrideSerializer,
@@ -54,6 +55,7 @@ def _file_response(field_file, *, filename: str) -> FileResponse:
 )
 class PhotoViewSet(
     PhotoChangeMixin,  # /photos/{id}/change/?against= (diary/api/changes.py)
+    PhotoCorrectionMixin,  # /photos/{id}/corrections/ (diary/api/corrections.py)
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -156,23 +158,33 @@ class PhotoViewSet(
         photo = self.get_object()
         return _file_response(photo.image, filename=f"photo-{photo.pk}{_suffix(photo.image)}")
 
-    @extend_schema(responses={**_PNG, **E401, **E404}, summary="The latest lesion mask (PNG)")
+    @extend_schema(
+        responses={**_PNG, **E401, **E404},
+        summary="The lesion mask in force (PNG)",
+        description="A clinician's newest correction when there is one, else the newest model "
+        "mask; the `X-Mask-Source` header says which (`clinician` or `model`).",
+    )
     @action(detail=True, methods=["get"])
     def mask(self, request, pk=None):
-        analysis = self._latest_analysis()
-        return _file_response(analysis.mask, filename=f"photo-{pk}-mask.png")
+        return self._mask_file(pk, "mask", f"photo-{pk}-mask.png")
 
-    @extend_schema(responses={**_PNG, **E401, **E404}, summary="The photo with its mask (PNG)")
+    @extend_schema(
+        responses={**_PNG, **E401, **E404},
+        summary="The photo with its mask in force (PNG)",
+        description="`X-Mask-Source` as for the mask.",
+    )
     @action(detail=True, methods=["get"])
     def overlay(self, request, pk=None):
-        analysis = self._latest_analysis()
-        return _file_response(analysis.overlay, filename=f"photo-{pk}-overlay.png")
+        return self._mask_file(pk, "overlay", f"photo-{pk}-overlay.png")
 
-    def _latest_analysis(self):
-        analysis = self.get_object().latest_analysis
-        if analysis is None:
+    def _mask_file(self, pk, field: str, filename: str) -> FileResponse:
+        photo = self.get_object()
+        record = photo.mask_in_force
+        if record is None:
             raise NotFound("This photo has not been analysed yet.", code="not_analysed")
-        return analysis
+        response = _file_response(getattr(record, field), filename=filename)
+        response["X-Mask-Source"] = photo.mask_source
+        return response
 
 
 def _suffix(field_file) -> str:

@@ -10,15 +10,15 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(required=False, help_text="Per-field messages, on 400 only.")
 
 
-def _error(description: str) -> OpenApiResponse:
+def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-E400 = {400: _error("Invalid input")}
-E401 = {401: _error("Not authenticated, or the token expired")}
-E403 = {403: _error("Not allowed for your role")}
-E404 = {404: _error("Not found, or belongs to a patient you may not see")}
-E413 = {413: _error("The file is too large")}
+E400 = {400: error_response("Invalid input")}
+E401 = {401: error_response("Not authenticated, or the token expired")}
+E403 = {403: error_response("Not allowed for your role")}
+E404 = {404: error_response("Not found, or belongs to a patient you may not see")}
+E413 = {413: error_response("The file is too large")}
 
 
 def crud_schema(serializer_class: type[serializers.Serializer]):

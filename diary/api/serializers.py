@@ -12,6 +12,7 @@ from segmentation.severity.catalog import COLUMNS
 
 from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry, User
 from ..models.ownership import PATIENT_IMMUTABLE
+from ..models.photos import MASK_SOURCES
 from ..services.quality import photo_quality_summary
 from .quality_serializers import PhotoQualitySerializer
 
@@ -184,6 +185,10 @@ class PhotoSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     latest_analysis = serializers.SerializerMethodField()
     quality = serializers.SerializerMethodField()
+    mask_source = serializers.SerializerMethodField(
+        help_text="Who drew the mask in force: `clinician` (a correction) or `model`; null "
+        "before the first analysis."
+    )
 
     class Meta:
         model = Photo
@@ -203,8 +208,13 @@ class PhotoSerializer(serializers.ModelSerializer):
             "status_url",
             "latest_analysis",
             "quality",
+            "mask_source",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=MASK_SOURCES, allow_null=True))
+    def get_mask_source(self, photo: Photo) -> str | None:
+        return photo.mask_source  # from the selector's prefetches
 
     @extend_schema_field(PhotoQualitySerializer)
     def get_quality(self, photo: Photo) -> dict:

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from segmentation.severity.catalog import COLUMNS
 
 from ..models import BodySite, TreatmentEntry
+from ..models.photos import MASK_SOURCES
 
 STATUSES = ["improving", "stable", "worsening", "insufficient_data"]
 
@@ -97,6 +98,11 @@ class SeriesPointSerializer(serializers.Serializer):
     included_by_clinician = serializers.BooleanField(
         help_text="A clinician counted this photo in the trends although a check refused it."
     )
+    mask_source = serializers.ChoiceField(
+        choices=MASK_SOURCES,
+        help_text="Who drew the mask these measures come from: the `model` (`model_version`), "
+        "or a `clinician`'s correction of it, which then replaces the model's measures.",
+    )
 
     class Meta:
         list_serializer_class = _RowsSerializer
@@ -112,6 +118,7 @@ class SeriesPointSerializer(serializers.Serializer):
             "model_version": p.model_version,
             "quality_ok": p.quality_ok,
             "included_by_clinician": p.included_by_clinician,
+            "mask_source": p.mask_source,
         }
 
 

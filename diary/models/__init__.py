@@ -2,8 +2,19 @@
 
 from .analyses import Analysis
 from .audit import AuditEvent
+from .corrections import Correction, CorrectionScore
 from .patients import BodySite, Patient, TreatmentEntry
 from .photos import Photo
 from .users import User
 
-__all__ = ["Analysis", "AuditEvent", "BodySite", "Patient", "Photo", "TreatmentEntry", "User"]
+__all__ = [
+    "Analysis",
+    "AuditEvent",
+    "BodySite",
+    "Correction",
+    "CorrectionScore",
+    "Patient",
+    "Photo",
+    "TreatmentEntry",
+    "User",
+]

@@ -1,10 +1,11 @@
 from django.db import models
 
 from .access import AnalysisQuerySet
+from .measured import MeasuredMask
 from .photos import Photo
 
 
-class Analysis(models.Model):
+class Analysis(MeasuredMask):
     """The segmentation and severity measures of one photo by one model version.
 
     Older analyses are kept when a new model is activated; series use the active model's.
@@ -20,15 +21,6 @@ class Analysis(models.Model):
         help_text="Empty when the training-free colour baseline made the mask.",
     )
     model_version = models.CharField(max_length=120)
-    mask = models.FileField(upload_to="masks/", max_length=255)
-    overlay = models.FileField(upload_to="overlays/", max_length=255)
-    measures = models.JSONField(default=dict)
-    # The measures the series plot, copied out of ``measures`` so they can be queried.
-    lesion_skin_fraction = models.FloatField(null=True, blank=True)
-    delta_e2000 = models.FloatField(null=True, blank=True)
-    ita_difference = models.FloatField(null=True, blank=True)
-    rgb_mean_difference = models.FloatField(null=True, blank=True)
-    grade = models.CharField(max_length=16, blank=True)
     timings_ms = models.JSONField(default=dict)
     # The photo registered to its site's baseline (segmentation.registration's result plus
     # ``baseline_photo``); empty until aligned. Redone when the site's baseline changes.

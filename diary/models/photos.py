@@ -6,6 +6,11 @@ from .access import PatientScopedQuerySet
 from .ownership import PatientOwned
 from .patients import BodySite, Patient
 
+#: Values of ``mask_source`` (API, series, exports): who drew the mask a measure comes from.
+MASK_SOURCE_MODEL = "model"
+MASK_SOURCE_CLINICIAN = "clinician"
+MASK_SOURCES = (MASK_SOURCE_MODEL, MASK_SOURCE_CLINICIAN)
+
 
 def photo_upload_path(photo: "Photo", filename: str) -> str:
     # Random names: the client's file name is never trusted nor kept on disk.
@@ -80,6 +85,28 @@ class Photo(PatientOwned):
     def counts_in_trends(self) -> bool:
         """Trend fits and verdicts use this photo: no check refused it, or a clinician said so."""
         return self.quality_ok is not False or self.quality_included_at is not None
+
+    @property
+    def latest_correction(self):
+        """A clinician's newest corrected mask (docs/corrections.md), the mask in force when
+        there is one; uses the selector's prefetch when there is one."""
+        prefetched = getattr(self, "corrections_newest_first", None)
+        if prefetched is not None:
+            return prefetched[0] if prefetched else None
+        return self.corrections.order_by("-created_at", "-id").first()
+
+    @property
+    def mask_in_force(self):
+        """The mask series, charts, exports and the mask endpoint use: the newest correction,
+        else the newest analysis (None before the first analysis)."""
+        return self.latest_correction or self.latest_analysis
+
+    @property
+    def mask_source(self) -> str | None:
+        """Where the mask in force came from: ``clinician``, ``model``, or None (no mask yet)."""
+        if self.latest_correction is not None:
+            return MASK_SOURCE_CLINICIAN
+        return MASK_SOURCE_MODEL if self.latest_analysis is not None else None
 
     @property
     def latest_analysis(self):

@@ -1,10 +1,11 @@
 from django.db.models import Prefetch, QuerySet
 
-from ..models import Analysis, Photo
+from ..models import Analysis, Correction, Photo
 
 
 def photo_list(*, user) -> QuerySet[Photo]:
-    """Photos ``user`` may see, each with its analyses prefetched newest first (two queries)."""
+    """Photos ``user`` may see, each with its analyses and clinicians' corrections prefetched
+    newest first (three queries)."""
     return (
         Photo.objects.visible_to(user)
         .select_related("body_site")
@@ -13,6 +14,11 @@ def photo_list(*, user) -> QuerySet[Photo]:
                 "analyses",
                 queryset=Analysis.objects.order_by("-created_at", "-id"),
                 to_attr="analyses_newest_first",
-            )
+            ),
+            Prefetch(
+                "corrections",
+                queryset=Correction.objects.order_by("-created_at", "-id"),
+                to_attr="corrections_newest_first",
+            ),
         )
     )

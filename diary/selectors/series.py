@@ -13,7 +13,8 @@ from typing import NamedTuple
 from segmentation.selectors import active_model_get
 from segmentation.severity.catalog import COLUMNS
 
-from ..models import Analysis, BodySite, Patient, TreatmentEntry
+from ..models import Analysis, BodySite, Correction, Patient, TreatmentEntry
+from ..models.photos import MASK_SOURCE_CLINICIAN, MASK_SOURCE_MODEL
 from ..progression.mdc import mdc_table
 from ..versions import active_version_label, version_label_of
 
@@ -39,6 +40,9 @@ class SeriesPoint(NamedTuple):
     # checks), and whether a clinician counted a refused photo in the trends anyway.
     quality_ok: bool = True
     included_by_clinician: bool = False
+    # Who drew the mask the measures come from: the model, or a clinician's correction (which
+    # then replaces the model's measures; docs/corrections.md).
+    mask_source: str = MASK_SOURCE_MODEL
 
     @property
     def counts_in_trends(self) -> bool:
@@ -104,6 +108,17 @@ def _window(date_from: dt.date | None, date_to: dt.date | None, tz: dt.tzinfo) -
     return start, end
 
 
+def _corrections_in_force(analyses) -> dict[int, list]:
+    """The measures and grade of each photo's newest correction, for the photos of ``analyses``
+    (one query; a subquery, so the window and the visibility are the analyses' own)."""
+    rows = (
+        Correction.objects.filter(photo_id__in=analyses.values("photo_id"))
+        .order_by("photo_id", "created_at", "id")
+        .values_list("photo_id", *SERIES_MEASURES, "grade")
+    )
+    return {photo_id: values for photo_id, *values in rows}  # the newest comes last, and wins
+
+
 def series_for_patient(
     *,
     patient: Patient,
@@ -115,7 +130,9 @@ def series_for_patient(
 ) -> PatientSeries:
     """Points per body site (oldest first) and the treatments in the same window.
 
-    Four queries: the model version (unless given), the body sites, the points, the treatments.
+    Five queries: the model version (unless given), the body sites, the points, the
+    clinicians' corrections of those points, the treatments. A corrected photo's point carries
+    the measures of its newest correction (``mask_source`` ``clinician``).
     """
     version, mdc = _series_model(model_version)
     sites = BodySite.objects.visible_to(user).filter(patient=patient).order_by("id")
@@ -153,17 +170,26 @@ def series_for_patient(
         "photo__quality_ok",
         "photo__quality_included_at",
     )
-    for *values, site_id, quality_ok, included_at in rows:
+    corrected = _corrections_in_force(analyses)
+    for photo_id, analysis_id, taken_at, *values, site_id, quality_ok, included_at in rows:
         site_series = by_site.get(site_id)
-        if site_series is not None:  # a photo's site is its patient's, hence visible: defensive
-            site_series.points.append(
-                SeriesPoint(
-                    *values,
-                    model_version=version,
-                    quality_ok=quality_ok is not False,
-                    included_by_clinician=included_at is not None,
-                )
+        if site_series is None:  # a photo's site is its patient's, hence visible: defensive
+            continue
+        source = MASK_SOURCE_MODEL
+        if photo_id in corrected:
+            values, source = corrected[photo_id], MASK_SOURCE_CLINICIAN
+        site_series.points.append(
+            SeriesPoint(
+                photo_id,
+                analysis_id,
+                taken_at,
+                *values,
+                model_version=version,
+                quality_ok=quality_ok is not False,
+                included_by_clinician=included_at is not None,
+                mask_source=source,
             )
+        )
 
     entries = [
         TreatmentPoint(*row)

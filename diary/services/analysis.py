@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import time
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,10 +31,12 @@ from ..models import Analysis, Photo
 from ..segmenter_cache import LoadedSegmenter, segmenter_get
 from .alignment import photo_alignment
 from .claims import photo_attempt_count, photos_claim
+from .corrections import correction_score_new_analysis
 from .files import files_delete
 from .outcomes import Outcome, PhotoResult
 from .photo_states import photo_fail, photos_transition
 from .quality import photo_quality_with_lesion
+from .renderings import mask_png_bytes, overlay_png_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -218,10 +219,7 @@ def _analysis_create(
     renderings = render_mask(mask), render_overlay(image, mask, pixels=pixels)
     timings["render"] = _ms_since(started)
     started = time.perf_counter()
-    mask_png, overlay_png = (
-        _png(renderings[0]),
-        _png(renderings[1], compress_level=OVERLAY_PNG_LEVEL, strategy=OVERLAY_PNG_STRATEGY),
-    )
+    mask_png, overlay_png = mask_png_bytes(renderings[0]), overlay_png_bytes(renderings[1])
     timings["encode"] = _ms_since(started)
     started = time.perf_counter()
     # Files first (storage cannot join the transaction); removed again if the row is not kept.
@@ -234,12 +232,17 @@ def _analysis_create(
         with transaction.atomic():
             analysis.timings_ms = _rounded(timings)
             analysis.save()
-            # The lesion-at-the-border check needs this mask; the upload's checks are kept (the
-            # claim loaded them with the photo's row: no second read).
+            # A clinician's correction stays the mask in force: this mask is only scored against
+            # it (docs/corrections.md), and the lesion-at-the-border check keeps following it.
+            corrected = correction_score_new_analysis(analysis=analysis, mask=mask) is not None
+            # Otherwise the lesion-at-the-border check needs this mask; the upload's checks are
+            # kept (the claim loaded them with the photo's row: no second read).
             photos_transition(
                 "store",
                 photo_ids=[photo.pk],
-                also=photo_quality_with_lesion(
+                also=None
+                if corrected
+                else photo_quality_with_lesion(
                     photo.quality_checks or [], mask, baseline=loaded.model is None
                 ),
             )
@@ -257,22 +260,6 @@ def _analysis_create(
         files_delete([analysis.mask, analysis.overlay])
         raise
     return PhotoResult(photo.pk, Outcome.DONE)
-
-
-#: zlib level and strategy of the overlay PNG. The overlay is a photo (noisy, compresses poorly):
-#: level 1 encodes a 640x480 overlay in about 13 ms instead of 186 ms at Pillow's default 6, and the
-#: run-length strategy (Z_RLE) is faster still and 15% smaller than level 1's default strategy
-#: (docs/performance.md). The mask (two values) stays at 6: 1 ms either way, half the size.
-OVERLAY_PNG_LEVEL = 1
-OVERLAY_PNG_STRATEGY = zlib.Z_RLE
-
-
-def _png(image: Image.Image, *, compress_level: int = 6, strategy: int = zlib.Z_DEFAULT_STRATEGY):
-    """Lossless: the decoded pixels are the same at every level and strategy; only size and time
-    change."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=compress_level, compress_type=strategy)
-    return buffer.getvalue()
 
 
 def _rounded(timings: dict) -> dict:

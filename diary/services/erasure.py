@@ -5,20 +5,23 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 
-from ..models import Analysis, Patient, Photo
+from ..models import Analysis, Correction, Patient, Photo
 from .files import files_delete_on_commit
 
 
 def patient_files(*, patient: Patient) -> list[FieldFile]:
-    """Every stored file of ``patient``: photos, and the masks and overlays of every analysis."""
+    """Every stored file of ``patient``: photos, and the masks and overlays of every analysis
+    and every clinician's correction."""
     files: list[FieldFile] = [photo.image for photo in Photo.objects.filter(patient=patient)]
-    for analysis in Analysis.objects.filter(photo__patient=patient).only("mask", "overlay"):
-        files.extend((analysis.mask, analysis.overlay))
+    for model in (Analysis, Correction):
+        for row in model.objects.filter(photo__patient=patient).only("mask", "overlay"):
+            files.extend((row.mask, row.overlay))
     return [f for f in files if f]
 
 
 def patient_erase(*, patient: Patient) -> int:
-    """Delete ``patient``'s account, profile, body sites, photos, analyses, treatments and files.
+    """Delete ``patient``'s account, profile, body sites, photos, analyses, corrections,
+    treatments and files.
 
     The rows go in one transaction (the user row cascades to the rest, tokens included); the files
     are removed only once it has committed, so a rolled-back erasure leaves a complete diary

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from ..models import Analysis, Photo
+from ..models import Analysis, Correction, Photo
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def files_delete_on_commit(files: Iterable[FieldFile]) -> None:
 def stored_files_sweep(
     *, older_than: timedelta | None = None, dry_run: bool = False, storage: Storage | None = None
 ) -> list[str]:
-    """Remove stored files that no photo or analysis names; returns their names.
+    """Remove stored files that no photo, analysis or correction names; returns their names.
 
     Only files older than ``older_than`` (default ``STORAGE_SWEEP_GRACE``) are considered: an
     upload or an analysis writes its file just before its row commits.
@@ -102,7 +102,8 @@ def _older(storage: Storage, name: str, cutoff) -> bool:
 
 def _referenced(names: list[str]) -> set[str]:
     referenced = set(Photo.objects.filter(image__in=names).values_list("image", flat=True))
-    for field in ("mask", "overlay"):
-        lookup = {f"{field}__in": names}
-        referenced.update(Analysis.objects.filter(**lookup).values_list(field, flat=True))
+    for model in (Analysis, Correction):  # both keep their masks under masks/ and overlays/
+        for field in ("mask", "overlay"):
+            lookup = {f"{field}__in": names}
+            referenced.update(model.objects.filter(**lookup).values_list(field, flat=True))
     return referenced

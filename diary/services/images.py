@@ -9,6 +9,7 @@ from datetime import datetime
 
 import numpy as np
 import pillow_heif
+from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ServiceError
@@ -35,6 +36,22 @@ class DecodedPhoto:
     exif_taken_at: datetime | None
     # The decoded, upright pixels, for the quality checks (diary/services/quality.py).
     image: Image.Image | None = field(default=None, compare=False, repr=False)
+
+
+def upload_read_limited(upload: UploadedFile, limit: int) -> bytes:
+    """The bytes of an upload, or ``ServiceError`` 413 when it holds more than ``limit``."""
+    if upload.size is not None and upload.size > limit:
+        raise ServiceError(
+            f"The file has {upload.size} bytes; at most {limit} are accepted.",
+            code="file_too_large",
+            status=413,
+        )
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ServiceError(
+            f"The file is larger than {limit} bytes.", code="file_too_large", status=413
+        )
+    return data
 
 
 def decode_photo(data: bytes, *, max_pixels: int, min_side: int = 16) -> DecodedPhoto:

@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from segmentation.severity.catalog import COLUMNS
 
-from ..models import Analysis, BodySite, Patient, Photo, TreatmentEntry
+from ..models import Analysis, BodySite, Correction, Patient, Photo, TreatmentEntry
 from ..progression.exports import fhir_bundle, series_csv
 
 # Above this the zip is spooled to a temporary file instead of memory.
@@ -25,16 +25,22 @@ def patient_export(*, patient: Patient, user) -> IO[bytes]:
     Layout: ``patient.json`` (profile, body sites, treatments, photos with their analyses'
     measures), ``photos/<photo id>.<ext>`` (as stored: upright, metadata stripped),
     ``masks/<photo id>-<analysis id>.png``, ``overlays/<photo id>-<analysis id>.png``,
-    ``series.csv`` and ``fhir.json`` (a FHIR R4 Bundle).
+    clinicians' corrections as ``corrections/<photo id>-<correction id>.png`` (and their rows in
+    patient.json), ``series.csv`` and ``fhir.json`` (a FHIR R4 Bundle).
     """
     photos = list(Photo.objects.filter(patient=patient).select_related("body_site").order_by("id"))
     analyses = list(
         Analysis.objects.filter(photo__patient=patient).order_by("photo_id", "created_at", "id")
     )
+    corrections = list(
+        Correction.objects.filter(photo__patient=patient)
+        .select_related("corrected_by")
+        .order_by("photo_id", "created_at", "id")
+    )
     # Handed to the caller open (the response streams and closes it), hence no ``with``.
     archive = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("patient.json", _patient_json(patient, photos, analyses))
+        zf.writestr("patient.json", _patient_json(patient, photos, analyses, corrections))
         zf.writestr("series.csv", series_csv(patient=patient, user=user))
         zf.writestr(
             "fhir.json",
@@ -46,6 +52,10 @@ def patient_export(*, patient: Patient, user) -> IO[bytes]:
             stem = f"{analysis.photo_id}-{analysis.pk}"
             _write_file(zf, analysis.mask, f"masks/{stem}.png")
             _write_file(zf, analysis.overlay, f"overlays/{stem}.png")
+        for correction in corrections:
+            _write_file(
+                zf, correction.mask, f"corrections/{correction.photo_id}-{correction.pk}.png"
+            )
     archive.seek(0)
     return archive
 
@@ -66,7 +76,26 @@ def _suffix(name: str) -> str:
     return name[name.rfind(".") :] if "." in name else ""
 
 
-def _patient_json(patient: Patient, photos: list[Photo], analyses: list[Analysis]) -> str:
+def _patient_json(
+    patient: Patient, photos: list[Photo], analyses: list[Analysis], corrections: list[Correction]
+) -> str:
+    corrected: dict[int, list[dict]] = {}
+    for correction in corrections:
+        corrected.setdefault(correction.photo_id, []).append(
+            {
+                "id": correction.pk,
+                "corrects_analysis_id": correction.analysis_id,
+                "model_version": correction.model_version,
+                "corrected_by": correction.corrected_by.username
+                if correction.corrected_by
+                else None,
+                "created_at": correction.created_at,
+                **{column: getattr(correction, column) for column in COLUMNS},
+                "grade": correction.grade,
+                "measures": correction.measures,
+                "file": f"corrections/{correction.photo_id}-{correction.pk}.png",
+            }
+        )
     by_photo: dict[int, list[dict]] = {}
     for analysis in analyses:
         by_photo.setdefault(analysis.photo_id, []).append(
@@ -113,6 +142,7 @@ def _patient_json(patient: Patient, photos: list[Photo], analyses: list[Analysis
                 "status": photo.status,
                 "file": f"photos/{photo.pk}{_suffix(photo.image.name)}" if photo.image else None,
                 "analyses": by_photo.get(photo.pk, []),
+                "corrections": corrected.get(photo.pk, []),
             }
             for photo in photos
         ],

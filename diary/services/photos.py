@@ -16,26 +16,11 @@ from ..models import BodySite, Photo
 from .dates import taken_at_is_plausible, taken_at_localize, taken_at_validate
 from .errors import ServiceError
 from .files import files_delete, files_delete_on_commit
-from .images import decode_photo
+from .images import decode_photo, upload_read_limited
 from .quality import photo_quality_fields, photo_quality_measure
 from .queueing import photo_analysis_enqueue
 
 logger = logging.getLogger(__name__)
-
-
-def _read_limited(upload: UploadedFile, limit: int) -> bytes:
-    if upload.size is not None and upload.size > limit:
-        raise ServiceError(
-            f"The file has {upload.size} bytes; at most {limit} are accepted.",
-            code="file_too_large",
-            status=413,
-        )
-    data = upload.read(limit + 1)
-    if len(data) > limit:
-        raise ServiceError(
-            f"The file is larger than {limit} bytes.", code="file_too_large", status=413
-        )
-    return data
 
 
 def photo_create(
@@ -118,7 +103,7 @@ def photo_quality_dry_run(*, upload: UploadedFile) -> dict:
 def _decode_upload(upload: UploadedFile):
     try:
         return decode_photo(
-            _read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
+            upload_read_limited(upload, settings.PHOTO_MAX_UPLOAD_BYTES),
             max_pixels=settings.PHOTO_MAX_PIXELS,
             min_side=settings.PHOTO_MIN_SIDE,
         )

@@ -58,7 +58,7 @@ def test_s3_admin_pages_link_files_to_the_checked_view_not_the_bucket(
     page = client.get(reverse("admin:diary_analysis_change", args=[analysis.pk]))
     assert page.status_code == 200
     html = page.content.decode()
-    mask_view = reverse("admin:diary_photo_file", args=[analysis.photo_id, "mask"])
+    mask_view = reverse("admin:diary_photo_file", args=[analysis.photo_id, "model_mask"])
     assert mask_view in html and analysis.mask.name in html
     assert s3_bucket.endpoint not in html and "X-Amz" not in html
     streamed = client.get(mask_view)

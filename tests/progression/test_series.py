@@ -94,8 +94,9 @@ def test_query_count_does_not_grow_with_photos(
     site, _ = make_series(patient_a, [0.01 * i for i in range(count)], every_days=2)
     make_series(patient_a, [0.2] * count, every_days=3)  # a second site
     TreatmentEntryFactory.create_batch(count, patient=patient_a, body_site=site)
-    # Model version, body sites, points, treatments: 4, for 3 photos as for 30.
-    with django_assert_num_queries(4):
+    # Model version, body sites, points, the points' corrections, treatments: 5, for 3 photos as
+    # for 30.
+    with django_assert_num_queries(5):
         series = series_for_patient(patient=patient_a, user=clinician)
     assert sum(len(s.points) for s in series.sites) == 2 * count
 
@@ -111,8 +112,8 @@ def test_series_endpoint_query_count_does_not_grow_with_photos(
     make_series(patient_a, [0.01 * i for i in range(count)], every_days=2)
     TreatmentEntryFactory.create_batch(count, patient=patient_a)
     client = client_for(clinician)
-    # The patient, the selector's four, and the audit middleware's one insert.
-    with django_assert_num_queries(6):
+    # The patient, the selector's five, and the audit middleware's one insert.
+    with django_assert_num_queries(7):
         response = client.get(reverse("api:patient-series", args=[patient_a.pk]))
     assert len(response.json()["sites"][0]["points"]) == count
 
