@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from ..models.photos import MASK_SOURCES
 from ..selectors.changes import (
     PhotoPair,
     aligned_later_image,
@@ -46,6 +47,10 @@ class PhotoRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     taken_at = serializers.DateTimeField()
     model_version = serializers.CharField(help_text="The analysis whose mask is compared")
+    mask_source = serializers.ChoiceField(
+        choices=MASK_SOURCES,
+        help_text="`clinician` when a correction is the mask compared (docs/corrections.md)",
+    )
 
 
 class PhotoChangeSerializer(serializers.Serializer):
@@ -156,7 +161,12 @@ class PhotoChangeMixin:
 
 
 def _ref(photo, analysis) -> dict:
-    return {"id": photo.pk, "taken_at": photo.taken_at, "model_version": analysis.model_version}
+    return {
+        "id": photo.pk,
+        "taken_at": photo.taken_at,
+        "model_version": analysis.model_version,
+        "mask_source": photo.mask_source,
+    }
 
 
 def _png(image, filename: str) -> HttpResponse:

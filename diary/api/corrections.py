@@ -106,7 +106,12 @@ class PhotoCorrectionMixin:
         "Every model mask of the photo is scored against it. 404 for anyone who is not one of "
         "the patient's clinicians or staff.",
     )
-    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[MultiPartParser],
+        pagination_class=None,  # a photo has a handful; the schema then says a plain list
+    )
     def corrections(self, request: Request, pk=None) -> Response:
         photo = self.get_object()  # another patient's photo is a 404
         if request.method == "GET":

@@ -116,10 +116,14 @@ def _resized(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _warped_masks(pair: PhotoPair):
-    """The earlier mask, the later one in its frame and where the later photo lies (reduced)."""
-    earlier = stored_mask(pair.earlier_analysis)
+    """The earlier mask, the later one in its frame and where the later photo lies (reduced).
+
+    The masks in force: a clinician's correction where there is one (docs/corrections.md); the
+    transform is the analyses' registration, which does not depend on the masks."""
+    earlier = stored_mask(pair.earlier.mask_in_force or pair.earlier_analysis)
     matrix, shape = _working(pair, earlier.shape)
-    later, valid = warp_mask(stored_mask(pair.later_analysis), matrix, shape)
+    later_mask = stored_mask(pair.later.mask_in_force or pair.later_analysis)
+    later, valid = warp_mask(later_mask, matrix, shape)
     return _resized(earlier, shape), later, valid
 
 

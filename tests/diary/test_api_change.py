@@ -130,3 +130,21 @@ def test_the_schema_documents_the_change_routes(api_client):
                  "/api/v1/photos/{id}/change/aligned/"):  # fmt: skip
         assert path in text
     assert "repigmented_share" in text and "new_lesion_share" in text
+
+
+def test_the_change_compares_a_clinicians_correction_when_one_is_in_force(
+    diary, patient_a, clinician
+):
+    """A clinician who finds no lesion left on the later photo corrects its mask to empty: the
+    change then reads that the whole earlier lesion repigmented (docs/corrections.md)."""
+    import numpy as np
+
+    from tests.diary.test_corrections_api import mask_png, post_correction
+
+    empty = np.zeros(SHAPE, bool)
+    response = post_correction(client_for(clinician), diary["after"], mask_png(empty))
+    assert response.status_code == 201, response.json()
+    body = _change(client_for(patient_a.user), diary["after"], diary["before"]).json()
+    assert body["later"]["mask_source"] == "clinician"
+    assert body["earlier"]["mask_source"] == "model"
+    assert body["repigmented_share"] > 0.9 and body["new_lesion_share"] == 0
