@@ -222,3 +222,172 @@ def test_clinician_draws_erases_and_saves_a_correction_from_the_timeline(
     assert all(width > 0 for width in _loaded(page, "img.progression-chart"))
     page.screenshot(path=str(ARTIFACTS / "mask-editor-progression-after.png"), full_page=True)
     page.close()
+
+
+def _touch(cdp, kind: str, points: list[tuple[float, float]]) -> None:
+    """A touch event through the DevTools protocol: Playwright's touchscreen only taps."""
+    touch_points = [{"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)]
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+
+
+def test_a_correction_drawn_with_a_finger_from_the_photo_page(
+    live_server,
+    browser,  # noqa: F811
+    clinician,
+    series,
+):
+    _, photos = series
+    photo = photos[0]
+    model_mask = _mask_of(photo.latest_analysis.mask)
+    context = browser.new_context(viewport={"width": 1024, "height": 1200}, has_touch=True)
+    page = context.new_page()
+    _log_in(page, live_server, clinician)
+    page.goto(live_server.url + reverse("admin:diary_photo_change", args=[photo.pk]))
+    assert "none: the model's mask is in force" in page.inner_text(".field-corrections_history")
+    _open_editor(page, ".field-mask_editor_link a.mask-editor-link")
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.mask-editor-canvas')).touchAction")
+        == "none"
+    )
+
+    _set_size(page, 12)
+    view = View(page)
+    cdp = context.new_cdp_session(page)
+    # One finger drags along the bottom of the photo, over skin, in four big jumps.
+    stroke = [view(x, 262) for x in (40, 140, 240, 360)]
+    _touch(cdp, "touchStart", stroke[:1])
+    for point in stroke[1:]:
+        _touch(cdp, "touchMove", [point])
+    _touch(cdp, "touchEnd", [])
+    page.touchscreen.tap(*view(380, 20))  # a tap paints one brush-sized dot
+    page.screenshot(path=str(ARTIFACTS / "mask-editor-touch.png"), full_page=True)
+    # Two fingers pinch apart: the view zooms, and the mask is left as it was.
+    a, b = view(30, 150), view(60, 150)
+    _touch(cdp, "touchStart", [a, b])
+    _touch(cdp, "touchMove", [(a[0] - 60, a[1]), (b[0] + 60, b[1])])
+    _touch(cdp, "touchEnd", [])
+    assert float(page.get_attribute("#mask-editor", "data-zoom")) > 1.5
+    page.screenshot(path=str(ARTIFACTS / "mask-editor-touch-pinched.png"), full_page=True)
+    page.click("button[data-action=zoom-fit]")
+
+    page.click("button[data-action=save]")
+    page.wait_for_selector("#mask-editor[data-state=saved]")
+    saved = _mask_of(Correction.objects.get(photo=photo).mask)
+    assert saved[258:267, 50:351].all()  # the finger's stroke, without gaps
+    assert saved[17:24, 377:384].all()  # the tap
+    touched = np.zeros((H, W), bool)
+    touched[250:275, 30:372] = True
+    touched[12:29, 372:389] = True
+    assert np.array_equal(saved[~touched], model_mask[~touched])  # the pinch painted nothing
+
+    page.goto(live_server.url + reverse("admin:diary_photo_change", args=[photo.pk]))
+    history = page.inner_text(".field-corrections_history")
+    assert f"by {clinician.username}, model baseline:colour-threshold-v1: F1 " in history
+    assert "(in force: a clinician's correction)" in page.inner_text(".field-mask_editor_link")
+    context.close()
+
+
+def test_a_clinician_not_assigned_to_the_patient_gets_404_for_the_correction_editor_and_api(
+    live_server,
+    browser,  # noqa: F811
+    other_clinician,
+    series,
+    settings,
+):
+    _, photos = series
+    photo = photos[-1]
+    before = _stored(settings)
+    page = browser.new_page()
+    _log_in(page, live_server, other_clinician)
+    editor = live_server.url + reverse("admin:diary_photo_mask_editor", args=[photo.pk])
+    assert page.goto(editor).status == 404
+    page.goto(live_server.url + reverse("admin:index"))
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.evaluate(
+        """async ([url, token]) => {
+            const form = new FormData();
+            const canvas = Object.assign(document.createElement("canvas"), {width: 400,
+                                                                             height: 300});
+            form.append("mask", await new Promise(r => canvas.toBlob(r, "image/png")), "mask.png");
+            const response = await fetch(url, {method: "POST", body: form,
+                                               headers: {"X-CSRFToken": token}});
+            return [response.status, await response.json()];
+        }""",
+        [reverse("api:photo-corrections", kwargs={"pk": photo.pk}), token],
+    )
+    assert answer == [404, {"detail": "Not found.", "code": "not_found"}]
+    assert Correction.objects.count() == 0 and _stored(settings) == before
+    page.close()
+
+
+POST_FROM_PAGE = """async ([url, kind]) => {
+    const token = document.querySelector("#mask-editor input[name=csrfmiddlewaretoken]").value;
+    let file;
+    if (kind === "wrong-size") {  // the editor's own export, one pixel too wide
+        const canvas = Object.assign(document.createElement("canvas"), {width: 401, height: 300});
+        const ctx = canvas.getContext("2d");
+        ctx.fillStyle = "#000"; ctx.fillRect(0, 0, 401, 300);
+        file = new File([await new Promise(r => canvas.toBlob(r, "image/png"))], "mask.png",
+                        {type: "image/png"});
+    } else if (kind === "not-an-image") {
+        const bytes = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
+        file = new File([bytes], "mask.png", {type: "image/png"});
+    } else {
+        file = new File(["lesion in the upper left, please\\n"], "mask.txt", {type: "text/plain"});
+    }
+    const form = new FormData();
+    form.append("mask", file);
+    const response = await fetch(url, {
+        method: "POST", body: form, credentials: "same-origin",
+        headers: {"X-CSRFToken": token, Accept: "application/json"},
+    });
+    return [response.status, await response.json()];
+}"""
+
+
+def test_a_malformed_correction_from_the_page_gets_a_clear_error_and_changes_nothing(
+    live_server,
+    browser,  # noqa: F811
+    clinician,
+    series,
+    settings,
+):
+    _, photos = series
+    photo = photos[-1]
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    _log_in(page, live_server, clinician)
+    page.goto(live_server.url + reverse("admin:diary_photo_mask_editor", args=[photo.pk]))
+    page.wait_for_selector("#mask-editor[data-state=ready]")
+    url = reverse("api:photo-corrections", kwargs={"pk": photo.pk})
+    before = _stored(settings)
+    expected = {
+        "wrong-size": ("mask_size_mismatch", "The mask is 401x300 pixels; the photo is 400x300."),
+        "not-an-image": ("invalid_image", "The mask is not a readable image"),
+        "text-file": ("invalid_image", "The mask is not a readable image"),
+    }
+    for kind, (code, message) in expected.items():
+        status, body = page.evaluate(POST_FROM_PAGE, [url, kind])
+        assert status == 400, (kind, body)
+        assert body["code"] == code and body["detail"].startswith(message), (kind, body)
+        assert body["errors"]["mask"][0]["code"] == code
+    assert Correction.objects.count() == 0 and CorrectionScore.objects.count() == 0
+    assert _stored(settings) == before
+
+    # The editor shows the server's refusal: here the mask is over the upload limit.
+    settings.PHOTO_MAX_UPLOAD_BYTES = 64
+    _drag(page, View(page), [(40, 40), (360, 40)])
+    page.click("button[data-action=save]")
+    page.wait_for_selector("#mask-editor[data-state=error]")
+    status = page.inner_text(".mask-editor-status")
+    assert status.startswith("Not saved: The file has ") and "at most 64 are accepted" in status
+    assert status.endswith("[file_too_large]")
+    assert page.locator(".mask-editor-result").is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "mask-editor-error.png"), full_page=True)
+    assert Correction.objects.count() == 0 and _stored(settings) == before
+
+    # Nothing was lost in the browser: with the limit back, the same drawing saves.
+    settings.PHOTO_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+    page.click("button[data-action=save]")
+    page.wait_for_selector("#mask-editor[data-state=saved]")
+    assert _mask_of(Correction.objects.get().mask)[37:44, 50:351].all()  # the 8-pixel brush
+    page.close()
