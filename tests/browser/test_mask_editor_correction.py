@@ -22,6 +22,7 @@ from diary.progression.display import CLINICAL_MEASURES, VERDICTS
 from diary.services.analysis import photos_analyse
 from tests.browser.test_progression_page import ARTIFACTS, _loaded, _log_in, browser  # noqa: F401
 from tests.conftest import client_for
+from tests.diary.test_corrections_api import mask_png, post_correction
 from tests.factories import BodySiteFactory, PhotoFactory
 from tests.images import photo_image
 from tests.progression.conftest import START
@@ -390,4 +391,43 @@ def test_a_malformed_correction_from_the_page_gets_a_clear_error_and_changes_not
     page.click("button[data-action=save]")
     page.wait_for_selector("#mask-editor[data-state=saved]")
     assert _mask_of(Correction.objects.get().mask)[37:44, 50:351].all()  # the 8-pixel brush
+    page.close()
+
+
+def test_the_correction_in_force_is_reopened_and_reset_to_the_models_mask(
+    live_server,
+    browser,  # noqa: F811
+    clinician,
+    series,
+):
+    _, photos = series
+    photo = photos[1]
+    drawn = np.zeros((H, W), bool)
+    drawn[100:200, 50:350] = True
+    api = client_for(clinician)
+    assert post_correction(api, photo, mask_png(drawn)).status_code == 201
+    page = browser.new_page(viewport={"width": 1280, "height": 1200})
+    _log_in(page, live_server, clinician)
+    page.goto(live_server.url + reverse("admin:diary_photo_mask_editor", args=[photo.pk]))
+    page.wait_for_selector("#mask-editor[data-state=ready]")
+    loaded = page.inner_text(".mask-editor-loaded")
+    assert loaded.startswith(f"a clinician's correction ({clinician.username}, ")
+    assert page.inner_text(".mask-editor-history") == "1 correction saved so far"
+
+    # Keyboard shortcuts: E for the eraser, Ctrl+Z to take the stroke back.
+    page.keyboard.press("e")
+    assert page.get_attribute("#mask-editor", "data-tool") == "eraser"
+    _drag(page, View(page), [(60, 150), (340, 150)])
+    page.keyboard.press("Control+z")
+    assert page.get_attribute("#mask-editor", "data-undo") == "0"
+
+    page.click("button[data-action=reset]")
+    page.wait_for_selector("#mask-editor[data-state=ready][data-edited=true]")
+    assert page.inner_text(".mask-editor-status").startswith("The model's mask is back")
+    page.click("button[data-action=save]")
+    page.wait_for_selector("#mask-editor[data-state=saved]")
+    assert page.inner_text(".mask-editor-history") == "2 corrections saved so far"
+    newest = Correction.objects.filter(photo=photo).order_by("-created_at", "-id").first()
+    assert np.array_equal(_mask_of(newest.mask), _mask_of(photo.latest_analysis.mask))
+    assert page.inner_text("[data-result=f1]") == "1.000"
     page.close()

@@ -308,7 +308,8 @@
       }
       if (event.button !== 0 && event.pointerType === "mouse") { return; }
       const at = self.toPhoto(event);
-      const value = self.tool === "eraser" ? 0 : 1;
+      // A pen's eraser end (button 5) erases whatever the tool.
+      const value = self.tool === "eraser" || event.button === 5 ? 0 : 1;
       self.remember();
       self.stroke = { value: value, last: at, painted: true };
       self.stamp(at.x, at.y, value);
@@ -402,7 +403,7 @@
   };
 
   Editor.prototype.resetToModel = async function () {
-    this.say("Loading the model's mask…");
+    this.say("Loading the model's mask…", "loading");
     try {
       const image = await loadImage(this.section.dataset.modelMaskUrl);
       this.remember();
@@ -442,6 +443,7 @@
     document.addEventListener("keydown", function (event) {
       if (event.target.closest("input, select, textarea")) { return; }
       const key = event.key.toLowerCase();
+      if (key === " " && event.target.closest("button, a")) { return; } // Space presses it
       if ((event.ctrlKey || event.metaKey) && key === "z") {
         (event.shiftKey ? actions.redo : actions.undo)();
       } else if ((event.ctrlKey || event.metaKey) && key === "y") {
