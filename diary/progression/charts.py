@@ -171,14 +171,19 @@ def _corrected_squares(ax, times, values, corrected, key: str) -> None:
     so that it sits behind the point."""
     rows = zip(times, values, corrected, strict=True)
     marked = [(t, v) for t, v, c in rows if c and v is not None]
+    _markers(
+        ax, marked, f"clinician-mask-{key}", marker="s", markersize=10,
+        markerfacecolor="none", markeredgecolor=_CORRECTED_COLOUR, markeredgewidth=1.3,
+    )  # fmt: skip
+
+
+def _markers(ax, marked: list, gid: str, **style) -> None:
+    """Points not joined by a line, named ``gid`` (the SVG's id) so that tests can find them."""
     if not marked:
         return
     xs, ys = zip(*marked, strict=True)
-    (squares,) = ax.plot(
-        xs, ys, marker="s", markersize=10, linestyle="none", markerfacecolor="none",
-        markeredgecolor=_CORRECTED_COLOUR, markeredgewidth=1.3,
-    )  # fmt: skip
-    squares.set_gid(f"clinician-mask-{key}")
+    (points,) = ax.plot(xs, ys, linestyle="none", **style)
+    points.set_gid(gid)
 
 
 def _line(ax, times, values, colour: str, counted, key: str) -> None:
@@ -190,10 +195,7 @@ def _line(ax, times, values, colour: str, counted, key: str) -> None:
     if kept:
         xs, ys = zip(*kept, strict=True)
         ax.plot(xs, ys, marker="o", markersize=4, color=colour, linewidth=1.5)
-    if left_out:
-        xs, ys = zip(*left_out, strict=True)
-        (points,) = ax.plot(
-            xs, ys, marker="o", markersize=6, linestyle="none", markerfacecolor="white",
-            markeredgecolor=colour, markeredgewidth=1.5,
-        )  # fmt: skip
-        points.set_gid(f"quality-failed-{key}")
+    _markers(
+        ax, left_out, f"quality-failed-{key}", marker="o", markersize=6, markerfacecolor="white",
+        markeredgecolor=colour, markeredgewidth=1.5,
+    )  # fmt: skip
