@@ -11,6 +11,7 @@ from segmentation.severity.catalog import HEADLINE_COLUMNS
 from ..models import Analysis, Photo
 from ..services.errors import ServiceError
 from ..services.quality import photo_quality_include_set
+from .mask_editor import PhotoMaskEditorMixin
 from .scoping import PatientScopedAdmin
 
 THUMBNAIL_SIZE = (160, 160)
@@ -32,7 +33,7 @@ class AnalysisInline(admin.TabularInline):
 
 
 @admin.register(Photo)
-class PhotoAdmin(PatientScopedAdmin):
+class PhotoAdmin(PhotoMaskEditorMixin, PatientScopedAdmin):
     list_display = [
         "thumbnail",
         "overlay_thumbnail",
@@ -49,6 +50,8 @@ class PhotoAdmin(PatientScopedAdmin):
     readonly_fields = [
         "preview",
         "overlay_preview",
+        "mask_editor_link",
+        "corrections_history",
         "sha256",
         "width",
         "height",

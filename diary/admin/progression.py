@@ -17,6 +17,7 @@ from ..progression.charts import FORMATS, series_chart, treatment_periods
 from ..progression.display import CLINICAL_MEASURES, VERDICTS, axis_range
 from ..progression.trends import SiteTrend, site_trend
 from ..selectors.series import BodySiteSeries, series_for_patient
+from ..services.corrections import correction_allowed
 from ..services.errors import ServiceError
 from ..services.quality import photo_quality_include_set
 
@@ -75,6 +76,8 @@ class PatientProgressionMixin:
             "sites": sites,
             "treatments": series.treatments[::-1],
             "timeline_limit": TIMELINE_LIMIT,
+            # The mask editor's link on each photo (diary/admin/mask_editor.py).
+            "can_correct": correction_allowed(request.user),
             "verdicts": [
                 {"status": status, "label": label, "sentence": sentence}
                 for status, (label, sentence) in VERDICTS.items()

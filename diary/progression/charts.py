@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..models.photos import MASK_SOURCE_CLINICIAN
 from ..selectors.series import BodySiteSeries, TreatmentPoint
 from .display import CLINICAL_MEASURES, AxisRange, MeasureDisplay, axis_range
 
@@ -35,6 +36,9 @@ __all__ = [
 NO_PHOTOS = "no analysed photos yet"
 _BAND_COLOUR = "#607d8b"
 _BAND_ALPHA = 0.18
+# A square around the points whose mask a clinician corrected (docs/corrections.md).
+_CORRECTED_COLOUR = "#205067"
+CORRECTED_LABEL = "mask corrected by a clinician"
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 # Sessions of one kind at most this many days apart are drawn as one period (e.g. phototherapy
@@ -95,13 +99,14 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
 
     times = [p.taken_at for p in points]
     counted = [p.counts_in_trends for p in points]
+    corrected = [p.mask_source == MASK_SOURCE_CLINICIAN for p in points]
     fig = Figure(figsize=(8, 2.2 * len(CLINICAL_MEASURES) + 0.4), dpi=dpi, layout="constrained")
     axes = fig.subplots(len(CLINICAL_MEASURES), 1, sharex=True)
     periods = treatment_periods(site_series.treatments)
     for ax, display in zip(axes, CLINICAL_MEASURES, strict=True):
         raw = [getattr(p, display.key) for p in points]
         limits = axis_range(display, raw, site_series.minimal_detectable_change)
-        _panel(ax, display, times, raw, limits, counted)
+        _panel(ax, display, times, raw, limits, counted, corrected)
         for period in periods:
             # +1 day so that a single session is a visible band, not a zero-width line.
             ax.axvspan(
@@ -120,6 +125,11 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
             Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
                    markeredgecolor="#444444", label="quality check failed: left out")
         )  # fmt: skip
+    if any(corrected):
+        handles.append(
+            Line2D([], [], marker="s", linestyle="none", markerfacecolor="none",
+                   markeredgecolor=_CORRECTED_COLOUR, label=CORRECTED_LABEL)
+        )  # fmt: skip
     axes[0].legend(handles=handles, loc="upper right", fontsize=7, ncols=len(handles))
     locator = AutoDateLocator()
     axes[-1].xaxis.set_major_locator(locator)
@@ -127,7 +137,7 @@ def series_figure(site_series: BodySiteSeries, *, dpi: int = 100) -> Figure:
     return fig
 
 
-def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange, counted) -> None:
+def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange, counted, corrected) -> None:
     ax.set_title(display.title, loc="left", fontsize=9)
     ax.set_gid(f"panel-{display.key}")
     if limits.baseline is not None:
@@ -140,7 +150,9 @@ def _panel(ax, display: MeasureDisplay, times, raw, limits: AxisRange, counted) 
         )
         band.set_gid(f"mdc-band-{display.key}")
         ax.axhline(limits.baseline, color=_BAND_COLOUR, linewidth=0.8, linestyle="--")
-    _line(ax, times, [display.value(v) for v in raw], display.colour, counted, display.key)
+    values = [display.value(v) for v in raw]
+    _corrected_squares(ax, times, values, corrected, display.key)
+    _line(ax, times, values, display.colour, counted, display.key)
     ax.set_ylim(limits.low, limits.high)
     ax.set_ylabel(display.unit)
     ax.grid(True, alpha=0.3)
@@ -154,6 +166,26 @@ def _save(fig: Figure, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def _corrected_squares(ax, times, values, corrected, key: str) -> None:
+    """A hollow square around each point measured on a clinician's mask, drawn before the line
+    so that it sits behind the point."""
+    rows = zip(times, values, corrected, strict=True)
+    marked = [(t, v) for t, v, c in rows if c and v is not None]
+    _markers(
+        ax, marked, f"clinician-mask-{key}", marker="s", markersize=10,
+        markerfacecolor="none", markeredgecolor=_CORRECTED_COLOUR, markeredgewidth=1.3,
+    )  # fmt: skip
+
+
+def _markers(ax, marked: list, gid: str, **style) -> None:
+    """Points not joined by a line, named ``gid`` (the SVG's id) so that tests can find them."""
+    if not marked:
+        return
+    xs, ys = zip(*marked, strict=True)
+    (points,) = ax.plot(xs, ys, linestyle="none", **style)
+    points.set_gid(gid)
+
+
 def _line(ax, times, values, colour: str, counted, key: str) -> None:
     """The counted photos joined by a line; those a quality check refused as hollow points off
     the line, so that they are seen but not read as part of the trend."""
@@ -163,10 +195,7 @@ def _line(ax, times, values, colour: str, counted, key: str) -> None:
     if kept:
         xs, ys = zip(*kept, strict=True)
         ax.plot(xs, ys, marker="o", markersize=4, color=colour, linewidth=1.5)
-    if left_out:
-        xs, ys = zip(*left_out, strict=True)
-        (points,) = ax.plot(
-            xs, ys, marker="o", markersize=6, linestyle="none", markerfacecolor="white",
-            markeredgecolor=colour, markeredgewidth=1.5,
-        )  # fmt: skip
-        points.set_gid(f"quality-failed-{key}")
+    _markers(
+        ax, left_out, f"quality-failed-{key}", marker="o", markersize=6, markerfacecolor="white",
+        markeredgecolor=colour, markeredgewidth=1.5,
+    )  # fmt: skip

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from matplotlib.patches import Rectangle
 
-from diary.progression.charts import series_chart, series_figure
+from diary.progression.charts import CORRECTED_LABEL, series_chart, series_figure
 from diary.progression.display import (
     CLINICAL_MEASURES,
     MIN_AXIS_SPAN_MDCS,
@@ -85,3 +85,27 @@ def test_every_verdict_has_a_label_and_one_sentence():
     assert set(VERDICTS) == {"improving", "stable", "worsening", "insufficient_data"}
     for label, sentence in VERDICTS.values():
         assert label and sentence.endswith(".") and sentence.count(". ") == 0
+
+
+def test_points_measured_on_a_clinicians_correction_are_squared_on_the_chart():
+    points = [_point(i, 0.30 - 0.02 * i, 12.0) for i in range(4)]
+    points[2] = points[2]._replace(mask_source="clinician")
+    figure = series_figure(_series(points))
+    for ax, display in zip(figure.axes, CLINICAL_MEASURES, strict=True):
+        squares = [line for line in ax.lines if line.get_gid() == f"clinician-mask-{display.key}"]
+        assert len(squares) == 1, display.key
+        assert list(squares[0].get_ydata()) == pytest.approx(
+            [display.value(getattr(points[2], display.key))]
+        )
+        assert squares[0].get_marker() == "s"
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert CORRECTED_LABEL in legend
+    svg = series_chart(_series(points), fmt="svg").decode()
+    assert 'id="clinician-mask-lesion_skin_fraction"' in svg
+
+
+def test_a_chart_without_corrections_has_no_correction_square_nor_legend_entry():
+    figure = series_figure(_series([_point(i, 0.30, 12.0) for i in range(3)]))
+    assert not [line for ax in figure.axes for line in ax.lines if line.get_gid()]
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert CORRECTED_LABEL not in legend
