@@ -11,6 +11,7 @@ from segmentation.severity.catalog import HEADLINE_COLUMNS
 from ..models import Analysis, Photo
 from ..services.errors import ServiceError
 from ..services.quality import photo_quality_include_set
+from .accuracy import ModelAccuracyMixin
 from .scoping import PatientScopedAdmin
 
 THUMBNAIL_SIZE = (160, 160)
@@ -32,7 +33,7 @@ class AnalysisInline(admin.TabularInline):
 
 
 @admin.register(Photo)
-class PhotoAdmin(PatientScopedAdmin):
+class PhotoAdmin(ModelAccuracyMixin, PatientScopedAdmin):
     list_display = [
         "thumbnail",
         "overlay_thumbnail",
@@ -62,6 +63,7 @@ class PhotoAdmin(PatientScopedAdmin):
     ]
     fields = ["patient", "body_site", "taken_at", *readonly_fields]
     inlines = [AnalysisInline]
+    change_list_template = "admin/diary/photo/change_list.html"  # links the accuracy pages
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("analyses")
