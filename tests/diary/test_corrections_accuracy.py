@@ -279,52 +279,22 @@ def test_correction_accuracy_of_a_registered_model_is_linked_from_the_registry(
         _expected({photo.pk: (drawn, corrected)})
     )
     assert scored_model_versions() == sorted([BASELINE, model.version_label])
+    # The command names it by its registry name, and defaults to it once it is active.
+    by_name = _command_json("--model", "tiny")
+    assert by_name["model_version"] == model.version_label and by_name["overall"]["photos"] == 1
+    SegmentationModel.objects.filter(pk=model.pk).update(is_active=True)
+    assert _command_json() == by_name
 
 
-def _command(*args: str) -> str:
+def _command_json(*args: str) -> dict:
     out = StringIO()
-    call_command("evaluate_model", "--corrections", *args, stdout=out)
-    return out.getvalue()
+    call_command("evaluate_model", "--corrections", "--json", *args, stdout=out)
+    return json.loads(out.getvalue())
 
 
-def test_evaluate_model_corrections_prints_the_selectors_figures(clinic):
-    expected = _expected(clinic["pairs"])
-    # No model is active: the default is the colour baseline's version, as for new analyses.
-    report = json.loads(_command("--json"))
-    assert report["model_version"] == BASELINE
-    _assert_figures(report["overall"], expected)
-    assert report == json.loads(_command("--baseline", "--json"))
-    assert report == json.loads(_command("--model-version", BASELINE, "--json"))
-
-    text = _command().splitlines()
-    assert text[0] == f"{BASELINE} against clinicians' corrections (3 corrected photos)"
-    cells = [cell.strip() for cell in text[3].split("|")[1:-1]]
-    assert cells[0] == "all" and cells[1] == "3"
-    assert float(cells[2]) == pytest.approx(expected["pooled_f1"], abs=5e-5)
-    assert float(cells[4]) == pytest.approx(expected["mean_f1"], abs=5e-5)
-    assert [line.split("|")[1].strip() for line in text[4:6]] == ["face", "hands"]
-    worst = [
-        int(line.split("|")[1]) for line in text[text.index("Worst photos, lowest F1 first:") + 3 :]
-    ]
-    rows = expected["rows"]
-    assert worst == sorted(rows, key=lambda pk: rows[pk]["f1"])
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--model", "nope"], "no registered model named 'nope'"),
-        (["--data", "x"], "do not apply"),
-        (["--per-image"], "do not apply"),
-    ],
-)
-def test_evaluate_model_corrections_refuses_what_does_not_apply(args, message):
-    from django.core.management import CommandError
-
-    with pytest.raises(CommandError, match=message):
-        _command(*args)
-
-
-def test_evaluate_model_corrections_without_any_correction_says_so():
-    text = _command("--model-version", "model:none:00000000")
-    assert "(0 corrected photos)" in text and "| all | 0 | - |" in text
+def test_correction_accuracy_pages_without_corrections_say_so(staff, clinician):
+    index = _admin(clinician).get(reverse("admin:diary_accuracy_index")).content.decode()
+    assert 'id="accuracy-none"' in index and "accuracy-versions" not in index
+    html = _admin(staff).get(reverse("admin:diary_model_accuracy", args=[BASELINE])).content
+    assert _page_figures(html.decode(), "accuracy-overall")["pooled_f1"] == "-"
+    assert b'id="accuracy-none"' in html and b"accuracy-worst" not in html
