@@ -64,3 +64,13 @@ def test_evaluate_model_corrections_refuses_what_does_not_apply(args, message):
 def test_evaluate_model_corrections_without_any_correction_says_so():
     text = _command("--model-version", "model:none:00000000")
     assert "(0 corrected photos)" in text and "| all | 0 | - |" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [([], "--data is required"), (["--model-version", BASELINE], "applies to --corrections")],
+)
+def test_evaluate_model_without_corrections_still_needs_a_data_folder(args, message, tmp_path):
+    data = [] if not args else ["--data", str(tmp_path)]
+    with pytest.raises(CommandError, match=message):
+        call_command("evaluate_model", *data, *args, stdout=StringIO())

@@ -43,7 +43,10 @@ class Command(BaseCommand):
             help="score the masks stored in the diary against clinicians' corrections, no --data",
         )
         parser.add_argument(
-            "--data", type=Path, default=None, help="folder with images/, masks/ (required)"
+            "--data",
+            type=Path,
+            default=None,
+            help="folder with images/, masks/ (unless --corrections)",
         )
         parser.add_argument(
             "--folds", default=None, help="only the images of these comma-separated folds"
