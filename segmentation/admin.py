@@ -1,4 +1,7 @@
 from django.contrib import admin, messages
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from .models import SegmentationModel
 from .services import model_activate
@@ -6,9 +9,26 @@ from .services import model_activate
 
 @admin.register(SegmentationModel)
 class SegmentationModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "architecture", "backbone", "is_active", "validation_f1", "created_at"]
+    list_display = [
+        "name",
+        "architecture",
+        "backbone",
+        "is_active",
+        "validation_f1",
+        "clinic_accuracy",
+        "created_at",
+    ]
     list_filter = ["architecture", "backbone", "is_active"]
-    readonly_fields = ["checkpoint_file", "checkpoint_sha256", "created_at", "is_active", "metrics"]
+    readonly_fields = [
+        "checkpoint_file",
+        "checkpoint_sha256",
+        "created_at",
+        "is_active",
+        "metrics",
+        "clinic_accuracy",
+    ]
+    # Links the accuracy of every version (the colour baseline's too, which has no row here).
+    change_list_template = "admin/segmentation/segmentationmodel/change_list.html"
     actions = ["activate"]
 
     def get_exclude(self, request, obj=None):
@@ -24,6 +44,30 @@ class SegmentationModelAdmin(admin.ModelAdmin):
     def validation_f1(self, obj: SegmentationModel) -> str:
         value = (obj.metrics or {}).get("f1")
         return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+    # The accuracy pages live in the diary's admin (diary/admin/accuracy.py), where the photos
+    # and corrections are; they are reached here by URL name, so this app imports nothing of it.
+    @admin.display(description="accuracy in the clinic")
+    def clinic_accuracy(self, obj: SegmentationModel) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:diary_model_accuracy", args=[obj.version_label])
+        return format_html('<a href="{}">against clinicians\' corrections</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.accuracy_redirect_view)
+        return [
+            path("<int:pk>/accuracy/", view, name="segmentation_segmentationmodel_accuracy"),
+            *super().get_urls(),
+        ]
+
+    def accuracy_redirect_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
+        model = SegmentationModel.objects.filter(pk=pk).first()
+        if model is None or not self.has_view_permission(request, model):
+            raise Http404
+        return HttpResponseRedirect(
+            reverse("admin:diary_model_accuracy", args=[model.version_label])
+        )
 
     @admin.action(description="Make active (analyses new photos; re-analyses existing ones)")
     def activate(self, request, queryset) -> None:

@@ -11,6 +11,7 @@ from segmentation.severity.catalog import HEADLINE_COLUMNS
 from ..models import Analysis, Photo
 from ..services.errors import ServiceError
 from ..services.quality import photo_quality_include_set
+from .accuracy import ModelAccuracyMixin
 from .mask_editor import PhotoMaskEditorMixin
 from .scoping import PatientScopedAdmin
 
@@ -33,7 +34,7 @@ class AnalysisInline(admin.TabularInline):
 
 
 @admin.register(Photo)
-class PhotoAdmin(PhotoMaskEditorMixin, PatientScopedAdmin):
+class PhotoAdmin(PhotoMaskEditorMixin, ModelAccuracyMixin, PatientScopedAdmin):
     list_display = [
         "thumbnail",
         "overlay_thumbnail",
@@ -65,6 +66,7 @@ class PhotoAdmin(PhotoMaskEditorMixin, PatientScopedAdmin):
     ]
     fields = ["patient", "body_site", "taken_at", *readonly_fields]
     inlines = [AnalysisInline]
+    change_list_template = "admin/diary/photo/change_list.html"  # links the accuracy pages
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("analyses")

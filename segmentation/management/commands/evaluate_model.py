@@ -1,4 +1,5 @@
-"""``manage.py evaluate_model``: score a registered model (or a checkpoint file) on any folder."""
+"""``manage.py evaluate_model``: score a registered model (or a checkpoint file) on any folder,
+or (``--corrections``) a model version's masks against the clinic's corrected masks."""
 
 from __future__ import annotations
 
@@ -32,7 +33,21 @@ class Command(BaseCommand):
         source.add_argument(
             "--baseline", action="store_true", help="the training-free colour threshold instead"
         )
-        parser.add_argument("--data", type=Path, required=True, help="folder with images/, masks/")
+        # Not --version: Django's commands print their own version with it.
+        source.add_argument(
+            "--model-version", default=None, help="with --corrections: an analyses' version label"
+        )
+        parser.add_argument(
+            "--corrections",
+            action="store_true",
+            help="score the masks stored in the diary against clinicians' corrections, no --data",
+        )
+        parser.add_argument(
+            "--data",
+            type=Path,
+            default=None,
+            help="folder with images/, masks/ (unless --corrections)",
+        )
         parser.add_argument(
             "--folds", default=None, help="only the images of these comma-separated folds"
         )
@@ -46,6 +61,23 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     def handle(self, *args, **options) -> None:
+        if options["corrections"]:
+            from ._corrections import corrections_report
+
+            folder_only = ["checkpoint", "data", "folds", "threshold", "sweep", "per_image"]
+            given = [
+                f"--{name.replace('_', '-')}"
+                for name in folder_only
+                if options[name] not in (None, False)
+            ]
+            if given:
+                raise CommandError(f"--corrections scores the stored masks: {given} do not apply")
+            corrections_report(self.stdout, options)
+            return
+        if options["data"] is None:
+            raise CommandError("--data is required (or --corrections)")
+        if options["model_version"] is not None:
+            raise CommandError("--model-version applies to --corrections")
         names = self._names(options)
         predictor = self._segmenter(options)
         dataset = SegmentationFolder(options["data"], names=names)
