@@ -157,7 +157,8 @@ def _measures(image, mask) -> dict[str, float | None]:
     return {name: report.get(name) for name in MDC}
 
 
-_LOWER_IS_WORSE = {"little_skin", "too_small"}  # the others fail above their threshold
+# the others fail above their threshold
+_LOWER_IS_WORSE = {"underexposed", "little_skin", "too_small"}
 
 
 def _flags(code: str, value: float, threshold: float) -> bool:
@@ -166,7 +167,9 @@ def _flags(code: str, value: float, threshold: float) -> bool:
 
 def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
     """Per check, on the tuning rows: the threshold that flags most targeted reject-level
-    degradations while at least ``keep`` of the originals pass; ties go to the most lenient."""
+    degradations while at least ``keep`` of the originals pass; among equally good thresholds,
+    the middle of their interval (as far from the last original passed and from the first
+    degradation flagged as the tuning photos allow)."""
     chosen = {}
     for code in (*CHEAP_CHECK_CODES, "lesion_cut", "lesion_cut_baseline"):
         target = code.removesuffix("_baseline")
@@ -178,7 +181,12 @@ def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
                 if r["degradation"] and r["target"] == target and r["reject"]
             ]
         )
-        candidates = np.unique(np.concatenate([originals, targets]))
+        values = np.unique(np.concatenate([originals, targets]))
+        # Thresholds between neighbouring measured values (and beyond both ends): each one
+        # separates the photos differently, and none sits on a photo's own value.
+        candidates = np.concatenate(
+            [values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6]
+        )
         scored = []
         for t in candidates:
             kept = np.mean([not _flags(code, v, t) for v in originals])
@@ -188,8 +196,8 @@ def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
             chosen[code] = float("nan")
             continue
         best = max(key for key, _ in scored)
-        # The middle of the equally good thresholds: as far from both sides as the data allow.
-        chosen[code] = float(np.median([t for key, t in scored if key == best]))
+        tied = [t for key, t in scored if key == best]
+        chosen[code] = float((min(tied) + max(tied)) / 2)
     return chosen
 
 
@@ -202,7 +210,12 @@ def main() -> None:
     parser.add_argument("data", type=Path, help="folder with images/, masks/, metadata.csv")
     parser.add_argument("--out", type=Path, default=None, help="per-image JSON goes here")
     parser.add_argument("--limit", type=int, default=None, help="first N photos only (a smoke run)")
-    parser.add_argument("--keep", type=float, default=0.98, help="originals each check must pass")
+    parser.add_argument(
+        "--keep",
+        type=float,
+        default=1.0,
+        help="share of the tuning originals each check must pass (docs/quality.md: why 1.0)",
+    )
     parser.add_argument(
         "--values",
         type=Path,
@@ -282,7 +295,7 @@ def _measure_all(data: Path, limit: int | None) -> list[dict]:
 
 _DEFAULT_FIELDS = {
     "blurred": "blur_max",
-    "underexposed": "dark_share_max",
+    "underexposed": "highlight_min",
     "overexposed": "bright_share_max",
     "little_skin": "central_skin_min",
     "too_small": "min_skin_side",
