@@ -74,8 +74,11 @@ DEGRADATIONS = [
         Degradation("off-centre on a grey sheet, photo side x", f, "little_skin", True)
         for f in (0.5, 0.35)
     ),
-    # A skin-coloured background (wood) passes the skin rule: kept to show that limit.
+    # A skin-coloured background (wood) passes the skin rule: kept to show that limit. The flat
+    # table is caught by its flatness (little_skin counts textured skin only); the grained one,
+    # added after that change, shows whether a real table would be (docs/quality.md).
     Degradation("off-centre on a wood table, photo side x", 0.5, "little_skin", True),
+    Degradation("off-centre on a grained wood table, photo side x", 0.5, "little_skin", True),
     *(Degradation("crop through lesion at", c, "lesion_cut", True) for c in (0.25, 0.5)),
     *(
         Degradation(f"{c} cast", s, "colour_cast", s >= 0.3)
@@ -108,7 +111,10 @@ def degrade(image: np.ndarray, mask: np.ndarray, d: Degradation) -> tuple[np.nda
         return np.asarray(small), np.asarray(small_mask)
     if d.kind.startswith("off-centre"):
         background = (120, 90, 60) if "wood" in d.kind else (205, 205, 210)
-        return _off_centre(image, mask, d.strength, background)
+        canvas, canvas_mask = _off_centre(image, mask, d.strength, background)
+        if "grained" in d.kind:
+            canvas = _grain(canvas, canvas_mask.shape, d.strength)
+        return canvas, canvas_mask
     if d.kind == "crop through lesion at":
         return _crop_through_lesion(image, mask, d.strength)
     raise ValueError(d.kind)
@@ -117,6 +123,19 @@ def degrade(image: np.ndarray, mask: np.ndarray, d: Degradation) -> tuple[np.nda
 def _gain(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
     linear = srgb_to_linear(image / np.float32(255.0)) * np.array(gains, dtype=np.float32)
     return np.clip(linear_to_srgb(np.clip(linear, 0, 1)) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _grain(canvas: np.ndarray, shape: tuple[int, int], side: float) -> np.ndarray:
+    """Wood grain (wavy streaks about 9 px apart, +-14 levels, and fine noise) on the canvas
+    outside the photo in its top-left corner; seeded, so every run draws the same table."""
+    h, w = shape
+    rows, cols = np.mgrid[:h, :w].astype(np.float32)
+    streaks = 14 * np.sin(2 * np.pi * rows / 9 + 3 * np.sin(2 * np.pi * cols / 97))
+    noise = np.random.default_rng(0).normal(0, 4, (h, w))
+    grained = np.clip(canvas + (streaks + noise)[..., None], 0, 255).astype(np.uint8)
+    inside = (rows < round(h * side)) & (cols < round(w * side))
+    grained[inside] = canvas[inside]
+    return grained
 
 
 def _off_centre(image, mask, side: float, background: tuple[int, int, int]):

@@ -107,10 +107,10 @@ class QualityThresholds:
     min_skin_side: float = 144.0  # sqrt(skin pixels) at the photo's own size
     cast_max: float = 16.4  # CIELAB units off the skin axis
     skin_hue: float = 50.0  # CIELAB hue angle of the skin axis, degrees (docs/quality.md)
-    border_share_max: float = 0.16  # share of the lesion's outline that is the photo's edge
+    border_share_max: float = 0.187  # share of the lesion's outline that is the photo's edge
     # The colour-threshold baseline's masks often reach the edge on uncut photos (skin-coloured
     # surroundings): with them only a gross cut can be told apart (docs/quality.md).
-    border_share_max_baseline: float = 0.25
+    border_share_max_baseline: float = 0.335
 
     def __post_init__(self) -> None:
         if self.working_side < 64 or self.patch < 8 or self.patch > self.working_side // 2:
