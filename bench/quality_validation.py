@@ -74,8 +74,11 @@ DEGRADATIONS = [
         Degradation("off-centre on a grey sheet, photo side x", f, "little_skin", True)
         for f in (0.5, 0.35)
     ),
-    # A skin-coloured background (wood) passes the skin rule: kept to show that limit.
+    # A skin-coloured background (wood) passes the skin rule: kept to show that limit. The flat
+    # table is caught by its flatness (little_skin counts textured skin only); the grained one,
+    # added after that change, shows whether a real table would be (docs/quality.md).
     Degradation("off-centre on a wood table, photo side x", 0.5, "little_skin", True),
+    Degradation("off-centre on a grained wood table, photo side x", 0.5, "little_skin", True),
     *(Degradation("crop through lesion at", c, "lesion_cut", True) for c in (0.25, 0.5)),
     *(
         Degradation(f"{c} cast", s, "colour_cast", s >= 0.3)
@@ -108,7 +111,10 @@ def degrade(image: np.ndarray, mask: np.ndarray, d: Degradation) -> tuple[np.nda
         return np.asarray(small), np.asarray(small_mask)
     if d.kind.startswith("off-centre"):
         background = (120, 90, 60) if "wood" in d.kind else (205, 205, 210)
-        return _off_centre(image, mask, d.strength, background)
+        canvas, canvas_mask = _off_centre(image, mask, d.strength, background)
+        if "grained" in d.kind:
+            canvas = _grain(canvas, canvas_mask.shape, d.strength)
+        return canvas, canvas_mask
     if d.kind == "crop through lesion at":
         return _crop_through_lesion(image, mask, d.strength)
     raise ValueError(d.kind)
@@ -117,6 +123,19 @@ def degrade(image: np.ndarray, mask: np.ndarray, d: Degradation) -> tuple[np.nda
 def _gain(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
     linear = srgb_to_linear(image / np.float32(255.0)) * np.array(gains, dtype=np.float32)
     return np.clip(linear_to_srgb(np.clip(linear, 0, 1)) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _grain(canvas: np.ndarray, shape: tuple[int, int], side: float) -> np.ndarray:
+    """Wood grain (wavy streaks about 9 px apart, +-14 levels, and fine noise) on the canvas
+    outside the photo in its top-left corner; seeded, so every run draws the same table."""
+    h, w = shape
+    rows, cols = np.mgrid[:h, :w].astype(np.float32)
+    streaks = 14 * np.sin(2 * np.pi * rows / 9 + 3 * np.sin(2 * np.pi * cols / 97))
+    noise = np.random.default_rng(0).normal(0, 4, (h, w))
+    grained = np.clip(canvas + (streaks + noise)[..., None], 0, 255).astype(np.uint8)
+    inside = (rows < round(h * side)) & (cols < round(w * side))
+    grained[inside] = canvas[inside]
+    return grained
 
 
 def _off_centre(image, mask, side: float, background: tuple[int, int, int]):
@@ -157,7 +176,8 @@ def _measures(image, mask) -> dict[str, float | None]:
     return {name: report.get(name) for name in MDC}
 
 
-_LOWER_IS_WORSE = {"little_skin", "too_small"}  # the others fail above their threshold
+# the others fail above their threshold
+_LOWER_IS_WORSE = {"underexposed", "little_skin", "too_small"}
 
 
 def _flags(code: str, value: float, threshold: float) -> bool:
@@ -166,7 +186,9 @@ def _flags(code: str, value: float, threshold: float) -> bool:
 
 def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
     """Per check, on the tuning rows: the threshold that flags most targeted reject-level
-    degradations while at least ``keep`` of the originals pass; ties go to the most lenient."""
+    degradations while at least ``keep`` of the originals pass; among equally good thresholds,
+    the middle of their interval (as far from the last original passed and from the first
+    degradation flagged as the tuning photos allow)."""
     chosen = {}
     for code in (*CHEAP_CHECK_CODES, "lesion_cut", "lesion_cut_baseline"):
         target = code.removesuffix("_baseline")
@@ -178,7 +200,12 @@ def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
                 if r["degradation"] and r["target"] == target and r["reject"]
             ]
         )
-        candidates = np.unique(np.concatenate([originals, targets]))
+        values = np.unique(np.concatenate([originals, targets]))
+        # Thresholds between neighbouring measured values (and beyond both ends): each one
+        # separates the photos differently, and none sits on a photo's own value.
+        candidates = np.concatenate(
+            [values[:1] - 1e-6, (values[1:] + values[:-1]) / 2, values[-1:] + 1e-6]
+        )
         scored = []
         for t in candidates:
             kept = np.mean([not _flags(code, v, t) for v in originals])
@@ -188,8 +215,8 @@ def choose_thresholds(rows: list[dict], keep: float) -> dict[str, float]:
             chosen[code] = float("nan")
             continue
         best = max(key for key, _ in scored)
-        # The middle of the equally good thresholds: as far from both sides as the data allow.
-        chosen[code] = float(np.median([t for key, t in scored if key == best]))
+        tied = [t for key, t in scored if key == best]
+        chosen[code] = float((min(tied) + max(tied)) / 2)
     return chosen
 
 
@@ -202,7 +229,12 @@ def main() -> None:
     parser.add_argument("data", type=Path, help="folder with images/, masks/, metadata.csv")
     parser.add_argument("--out", type=Path, default=None, help="per-image JSON goes here")
     parser.add_argument("--limit", type=int, default=None, help="first N photos only (a smoke run)")
-    parser.add_argument("--keep", type=float, default=0.98, help="originals each check must pass")
+    parser.add_argument(
+        "--keep",
+        type=float,
+        default=1.0,
+        help="share of the tuning originals each check must pass (docs/quality.md: why 1.0)",
+    )
     parser.add_argument(
         "--values",
         type=Path,
@@ -282,7 +314,7 @@ def _measure_all(data: Path, limit: int | None) -> list[dict]:
 
 _DEFAULT_FIELDS = {
     "blurred": "blur_max",
-    "underexposed": "dark_share_max",
+    "underexposed": "highlight_min",
     "overexposed": "bright_share_max",
     "little_skin": "central_skin_min",
     "too_small": "min_skin_side",

@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 from skimage.color import rgb2lab
 
 from ._checks import check_image, check_mask
-from .sharpness import blur_effects
+from .sharpness import blockiness, blur_effects
 from .skin import skin_mask
 
 __all__ = [
@@ -49,7 +50,7 @@ _MESSAGES = {
     BLURRED: "The skin is blurred: hold the phone still and tap the skin to focus, then retake.",
     COMPRESSED: "The photo is heavily compressed (blocky): send the photo as the camera took it, "
     "not a copy from a messaging app.",
-    UNDEREXPOSED: "The skin is too dark: move to daylight or switch a light on, then retake.",
+    UNDEREXPOSED: "The photo is too dark: move to daylight or switch a light on, then retake.",
     OVEREXPOSED: "The skin is too bright (washed out): avoid direct sun and the flash, then "
     "retake.",
     LITTLE_SKIN: "Too little skin in the middle of the photo: centre the body site and fill the "
@@ -89,22 +90,27 @@ class QualityThresholds:
     min_patch_skin: float = 0.75  # share of skin pixels for a patch to count as skin
     min_patch_std: float = 1.5  # flatter patches (grey levels) carry no focus information
     blur_percentile: float = 25.0  # the photo is as sharp as its sharper skin patches
-    blur_max: float = 0.46  # Crété-Roffet blur effect, 0 sharp .. 1 flat
-    blockiness_max: float = 3.05  # luma steps on the 8-pixel JPEG grid / steps elsewhere
+    blur_max: float = 0.491  # Crété-Roffet blur effect, 0 sharp .. 1 flat
+    blockiness_max: float = 3.21  # luma steps on the 8-pixel JPEG grid / steps elsewhere
     blockiness_side: int = 1024  # measured on a central crop at the photo's own resolution
-    dark_level: float = 50.0  # luma too low for skin colour to be read (the skin rule's is 40)
-    dark_share_max: float = 0.31
+    # Exposure is read on the photo's highlights, not on its dark share: dark skin on a dark
+    # background is a well-exposed photo with a large dark share (docs/quality.md).
+    highlight_percentile: float = 99.0  # the luma below which all but the brightest 1 % lie
+    highlight_min: float = 146.5  # an exposure whose brightest pixels stay below this is too dark
     bright_level: float = 250.0  # a channel at or above this is clipped
-    bright_share_max: float = 0.24
+    bright_share_max: float = 0.245
     central_fraction: float = 0.5  # the central box's side, as a share of each side
-    central_skin_min: float = 0.36
-    min_skin_side: float = 189.0  # sqrt(skin pixels) at the photo's own size
-    cast_max: float = 16.1  # CIELAB units off the skin axis
+    central_skin_min: float = 0.302  # share of the central box that is textured skin
+    # Skin shows texture at the working scale; a flat skin-coloured surface (a table, a wall)
+    # does not: skin pixels whose 5x5 luma spread is under this many levels are not skin here.
+    min_skin_texture: float = 1.0
+    min_skin_side: float = 144.0  # sqrt(skin pixels) at the photo's own size
+    cast_max: float = 16.4  # CIELAB units off the skin axis
     skin_hue: float = 50.0  # CIELAB hue angle of the skin axis, degrees (docs/quality.md)
-    border_share_max: float = 0.16  # share of the lesion's outline that is the photo's edge
+    border_share_max: float = 0.187  # share of the lesion's outline that is the photo's edge
     # The colour-threshold baseline's masks often reach the edge on uncut photos (skin-coloured
     # surroundings): with them only a gross cut can be told apart (docs/quality.md).
-    border_share_max_baseline: float = 0.25
+    border_share_max_baseline: float = 0.335
 
     def __post_init__(self) -> None:
         if self.working_side < 64 or self.patch < 8 or self.patch > self.working_side // 2:
@@ -144,21 +150,23 @@ def check_photo(
     skin = skin_mask(rgb)
     luma = np.asarray(small.convert("L"))  # ITU-R 601 luma, as the skin rule's
     central = _central(rgb.shape[:2], t.central_fraction)
-    # Exposure and cast are read on the skin where there is some, else on the central box: a
-    # dark or tinted photo has lost the skin colours the skin rule looks for.
+    # Clipping and cast are read on the skin where there is some, else on the central box: a
+    # washed-out or tinted photo has lost the skin colours the skin rule looks for.
     subject = skin | central if skin.any() else central
 
-    dark = float(np.mean(luma[subject] < t.dark_level))
+    # An under-exposed photo has no highlights: nothing in it reaches a bright luma. Its dark
+    # share cannot tell a dim photo from dark skin, hair or a dark background, well exposed.
+    highlights = float(np.percentile(luma, t.highlight_percentile))
     bright = float(np.mean(rgb.max(axis=2)[subject] >= t.bright_level))
-    central_skin = float(skin[central].mean())
+    central_skin = float((skin & _textured(luma, t.min_skin_texture))[central].mean())
     skin_side = float(np.sqrt(skin.mean() * full_pixels))
     blur = _blur(rgb, skin, t)
-    blocks = _blockiness(full, t.blockiness_side)
+    blocks = blockiness(full, t.blockiness_side)
     cast = _cast(rgb[subject], t)
     return [
         _check(BLURRED, blur <= t.blur_max, blur, t.blur_max),
         _check(COMPRESSED, blocks <= t.blockiness_max, blocks, t.blockiness_max),
-        _check(UNDEREXPOSED, dark <= t.dark_share_max, dark, t.dark_share_max),
+        _check(UNDEREXPOSED, highlights >= t.highlight_min, highlights, t.highlight_min),
         _check(OVEREXPOSED, bright <= t.bright_share_max, bright, t.bright_share_max),
         _check(LITTLE_SKIN, central_skin >= t.central_skin_min, central_skin, t.central_skin_min),
         _check(TOO_SMALL, skin_side >= t.min_skin_side, skin_side, t.min_skin_side),
@@ -235,28 +243,12 @@ def _blur(rgb: np.ndarray, skin: np.ndarray, t: QualityThresholds) -> float:
     return float(np.percentile(per_patch, t.blur_percentile)) if len(per_patch) else 1.0
 
 
-def _blockiness(image: Image.Image, side: int) -> float:
-    """Luma steps across the 8-pixel JPEG block grid over the steps elsewhere (1 = no blocks).
-
-    Heavy compression flattens each 8x8 block and leaves steps between blocks; the blur effect
-    reads those steps as sharp edges, so it needs this check beside it. Measured at the photo's
-    own resolution (the grid is there), on a central crop of at most ``side`` pixels that starts
-    on the grid.
-    """
-    left = (max(0, (image.width - side) // 2) // 8) * 8
-    top = (max(0, (image.height - side) // 2) // 8) * 8
-    crop = image.crop((left, top, min(image.width, left + side), min(image.height, top + side)))
-    luma = np.asarray(crop.convert("L"), dtype=np.float32)
-    if min(luma.shape) < 16:
-        return 1.0
-    across = np.abs(np.diff(luma, axis=1))
-    down = np.abs(np.diff(luma, axis=0))
-    on_across, on_down = across[:, 7::8], down[7::8, :]
-    on_grid = on_across.mean() + on_down.mean()
-    off_grid = (across.sum() - on_across.sum()) / (across.size - on_across.size) + (
-        down.sum() - on_down.sum()
-    ) / (down.size - on_down.size)
-    return float(on_grid / off_grid) if off_grid > 0 else 1.0
+def _textured(luma: np.ndarray, min_std: float) -> np.ndarray:
+    """Pixels whose 5x5 neighbourhood's luma spreads by at least ``min_std`` levels."""
+    values = luma.astype(np.float32)
+    mean = ndimage.uniform_filter(values, 5)
+    spread = ndimage.uniform_filter(values * values, 5) - mean * mean
+    return spread >= np.float32(min_std) ** 2
 
 
 def _cast(pixels: np.ndarray, t: QualityThresholds) -> float:

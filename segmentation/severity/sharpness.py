@@ -1,11 +1,12 @@
-"""Sharpness measures of image patches (used by the photo quality checks, photo_quality.py)."""
+"""Sharpness and compression measures (used by the photo quality checks, photo_quality.py)."""
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
-__all__ = ["blur_effects"]
+__all__ = ["blockiness", "blur_effects"]
 
 _EPSILON = 1e-10
 
@@ -36,3 +37,27 @@ def blur_effects(patches: np.ndarray, h_size: int = 11) -> np.ndarray:
         m2 = np.maximum(0.0, sharp - soft)[inner].sum(axis=(1, 2))
         results.append(np.abs(m1 - m2) / m1)
     return np.max(results, axis=0)
+
+
+def blockiness(image: Image.Image, side: int) -> float:
+    """Luma steps across the 8-pixel JPEG block grid over the steps elsewhere (1 = no blocks).
+
+    Heavy compression flattens each 8x8 block and leaves steps between blocks; the blur effect
+    reads those steps as sharp edges, so it needs this check beside it. Measured at the photo's
+    own resolution (the grid is there), on a central crop of at most ``side`` pixels that starts
+    on the grid.
+    """
+    left = (max(0, (image.width - side) // 2) // 8) * 8
+    top = (max(0, (image.height - side) // 2) // 8) * 8
+    crop = image.crop((left, top, min(image.width, left + side), min(image.height, top + side)))
+    luma = np.asarray(crop.convert("L"), dtype=np.float32)
+    if min(luma.shape) < 16:
+        return 1.0
+    across = np.abs(np.diff(luma, axis=1))
+    down = np.abs(np.diff(luma, axis=0))
+    on_across, on_down = across[:, 7::8], down[7::8, :]
+    on_grid = on_across.mean() + on_down.mean()
+    off_grid = (across.sum() - on_across.sum()) / (across.size - on_across.size) + (
+        down.sum() - on_down.sum()
+    ) / (down.size - on_down.size)
+    return float(on_grid / off_grid) if off_grid > 0 else 1.0

@@ -78,8 +78,52 @@ def test_each_check_fails_the_photo_built_to_fail_it(code):
 def test_checks_move_the_right_way():
     image = textured_skin()
     assert _by_code(_blurred(image))["blurred"].value > _by_code(image)["blurred"].value
+    # underexposed reads the photo's highlights: darker, lower
     darker = _by_code(_gain(image, (0.2, 0.2, 0.2)))["underexposed"].value
-    assert darker > _by_code(image)["underexposed"].value
+    assert darker < _by_code(image)["underexposed"].value
+
+
+def _dark_skin_on_black(gain: float = 1.0) -> np.ndarray:
+    """Deeply pigmented skin (a tenth of it a pale lesion) on a black background, well exposed:
+    most of the photo is darker than luma 50, yet its lesion and a highlight are bright."""
+    rng = np.random.default_rng(3)
+    image = np.zeros((360, 480, 3), dtype=np.float32)  # the background
+    image[60:300, 80:400] = (95, 62, 45)  # skin of type VI: luma about 70
+    image[150:210, 200:280] = (225, 200, 185)  # a depigmented patch
+    image[60:300, 80:400] += ndimage.gaussian_filter(rng.normal(0, 8, (240, 320)), 0.8)[..., None]
+    image[100:110, 300:330] = 250  # a specular highlight (skin is never matte)
+    linear = (np.clip(image, 0, 255) / 255.0) ** 2.2 * gain  # an exposure change, in linear light
+    return (np.clip(linear, 0, 1) ** (1 / 2.2) * 255).astype(np.uint8)
+
+
+def test_dark_skin_on_a_dark_background_is_not_underexposed_but_the_same_photo_darkened_is():
+    photo = _dark_skin_on_black()
+    luma = np.asarray(Image.fromarray(photo).convert("L"))
+    assert np.mean(luma < 50) > 0.5  # a dark share that the earlier measure called too dark
+    good = _by_code(photo)["underexposed"]
+    dim = _by_code(_dark_skin_on_black(gain=0.2))["underexposed"]  # 2.3 stops under
+    assert good.passed and good.value > good.threshold
+    assert not dim.passed and dim.value < dim.threshold
+
+
+def _in_a_corner_of(photo: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
+    """``photo`` shrunk to half the frame's side, in its top-left corner of a flat surface."""
+    height, width = photo.shape[:2]
+    canvas = np.empty_like(photo)
+    canvas[:] = background
+    small = Image.fromarray(photo).resize((width // 2, height // 2))
+    canvas[: height // 2, : width // 2] = np.asarray(small)
+    return canvas
+
+
+def test_a_flat_skin_coloured_surface_is_not_skin_in_the_middle_of_the_photo():
+    wood = (120, 90, 60)  # a table the skin colour rule takes for skin
+    far = _by_code(_in_a_corner_of(textured_skin(), wood))["little_skin"]
+    flat = np.empty((360, 480, 3), dtype=np.uint8)
+    flat[:] = wood
+    assert not far.passed and far.value < far.threshold
+    assert _by_code(flat)["little_skin"].value == 0.0
+    assert _by_code(textured_skin())["little_skin"].passed
 
 
 def test_a_large_photo_is_measured_on_a_working_copy_but_its_resolution_counts():
