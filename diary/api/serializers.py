@@ -70,9 +70,20 @@ class PatientSerializer(serializers.ModelSerializer):
             "fitzpatrick_skin_type",
             "time_zone",
             "clinician_ids",
+            "research_consent",
+            "research_consent_at",
             "created_at",
         ]
-        read_only_fields = ["id", "username", "display_name", "clinician_ids", "created_at"]
+        # Consent changes go through /patients/{id}/research-consent/, which records each one.
+        read_only_fields = [
+            "id",
+            "username",
+            "display_name",
+            "clinician_ids",
+            "research_consent",
+            "research_consent_at",
+            "created_at",
+        ]
 
 
 def _names_the_patient(user) -> bool:
