@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from ..models import Correction, Photo
+from .photos import corrections_newest_first
 
 
 def research_photos(*, since: dt.datetime | None = None) -> QuerySet[Photo]:
@@ -19,13 +20,7 @@ def research_photos(*, since: dt.datetime | None = None) -> QuerySet[Photo]:
         .annotate(correction_in_force_at=Subquery(newest.values("created_at")[:1]))
         .filter(correction_in_force_at__isnull=False)
         .select_related("body_site")
-        .prefetch_related(
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.order_by("-created_at", "-id"),
-                to_attr="corrections_newest_first",
-            )
-        )
+        .prefetch_related(corrections_newest_first())
         .order_by("patient_id", "taken_at", "id")
     )
     if since is not None:
