@@ -74,16 +74,8 @@ class PatientSerializer(serializers.ModelSerializer):
             "research_consent_at",
             "created_at",
         ]
-        # Consent changes go through /patients/{id}/research-consent/, which records each one.
-        read_only_fields = [
-            "id",
-            "username",
-            "display_name",
-            "clinician_ids",
-            "research_consent",
-            "research_consent_at",
-            "created_at",
-        ]
+        read_only_fields = ["id", "username", "display_name", "clinician_ids", "created_at"]
+        read_only_fields += ["research_consent", "research_consent_at"]  # see api/consent.py
 
 
 def _names_the_patient(user) -> bool:

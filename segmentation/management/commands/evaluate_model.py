@@ -17,6 +17,7 @@ from segmentation.core import (
     evaluate_segmenter,
     make_folds,
 )
+from segmentation.training_data import add_data_argument, training_data
 
 if TYPE_CHECKING:
     from segmentation.severity.baseline import ColourThresholdSegmenter
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         source.add_argument(
             "--baseline", action="store_true", help="the training-free colour threshold instead"
         )
-        parser.add_argument("--data", type=Path, required=True, help="folder with images/, masks/")
+        add_data_argument(parser)
         parser.add_argument(
             "--folds", default=None, help="only the images of these comma-separated folds"
         )
@@ -46,9 +47,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     def handle(self, *args, **options) -> None:
-        names = self._names(options)
+        with training_data(options) as data:
+            self._evaluate(data.root, options)
+
+    def _evaluate(self, root: Path, options: dict) -> None:
+        names = self._names(root, options)
         predictor = self._segmenter(options)
-        dataset = SegmentationFolder(options["data"], names=names)
+        dataset = SegmentationFolder(root, names=names)
         meter = evaluate_segmenter(predictor, dataset)
         try:
             metrics = meter.summary(predictor.threshold)
@@ -56,7 +61,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         report = {
             "model": predictor.version_label,
-            "data": str(options["data"]),
+            "data": ", ".join(str(folder) for folder in options["data"]),
             "images": len(dataset),
             "metrics": metrics,
         }
@@ -111,11 +116,11 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
         return predictor
 
-    def _names(self, options: dict) -> list[str] | None:
+    def _names(self, root: Path, options: dict) -> list[str] | None:
         if not options["folds"]:
             return None
         try:
-            folds = make_folds(options["data"], fold_column=options["fold_column"])
+            folds = make_folds(root, fold_column=options["fold_column"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         wanted = options["folds"].split(",")
