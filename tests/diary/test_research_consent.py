@@ -4,6 +4,10 @@ given or withdrawn), and append-only."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -155,3 +159,20 @@ def test_research_consent_without_a_date_is_refused_by_the_database(patient_a):
     # Written around the service: the database still keeps "consent held" and "dated" together.
     with pytest.raises(IntegrityError), transaction.atomic():
         Patient.objects.filter(pk=patient_a.pk).update(research_consent=True)
+
+
+def test_research_consent_is_in_the_patients_archive_and_outlives_erasure(patient_a):
+    _put(patient_a.user, patient_a, True)
+    client = client_for(patient_a.user)
+    response = client.get(reverse("api:patient-export", kwargs={"pk": patient_a.pk}))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    body = json.loads(archive.read("patient.json"))
+    assert body["patient"]["research_consent"] is True
+    assert body["patient"]["research_consent_at"] is not None
+    assert [row["given"] for row in body["research_consent_history"]] == [True]
+
+    erased = client.delete(reverse("api:patient-erasure", kwargs={"pk": patient_a.pk}))
+    assert erased.status_code == 204
+    assert not Patient.objects.filter(pk=patient_a.pk).exists()
+    # The proof of what the patient had agreed to stays, like the audit log.
+    assert ResearchConsentChange.objects.filter(patient_id=patient_a.pk).count() == 1
