@@ -9,7 +9,7 @@ import json
 import zipfile
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.urls import reverse
 
 from diary.models import AuditEvent, Patient, ResearchConsentChange
@@ -176,3 +176,18 @@ def test_research_consent_is_in_the_patients_archive_and_outlives_erasure(patien
     assert not Patient.objects.filter(pk=patient_a.pk).exists()
     # The proof of what the patient had agreed to stays, like the audit log.
     assert ResearchConsentChange.objects.filter(patient_id=patient_a.pk).count() == 1
+
+
+def test_postgresql_itself_refuses_rewriting_research_consent_changes(patient_a):
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only")
+    _put(patient_a.user, patient_a, True)
+    table = ResearchConsentChange._meta.db_table
+    for sql in (f"UPDATE {table} SET given = false", f"DELETE FROM {table}"):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
+    assert ResearchConsentChange.objects.get().given is True
