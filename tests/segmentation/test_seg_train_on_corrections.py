@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,18 @@ def test_a_clinic_exports_its_corrections_and_trains_on_them_with_the_shared_dat
     assert f"{export} (as export): 12 images" in model.training_data
     union_groups = {row["source_group"] for row in read_metadata(export).values()}
     assert len(union_groups) == 6
+
+
+def test_evaluate_model_scores_shared_data_and_corrections_together(tmp_path):
+    shared = write_dataset(tmp_path / "vitiligo", count=6, size=32, seed=1)
+    clinic = write_dataset(tmp_path / "export", count=4, size=32, seed=2)
+    out = io.StringIO()
+    call_command("evaluate_model", "--data", str(shared), "--data", str(clinic), "--baseline",
+                 "--folds", "0", "--per-image", "--json", stdout=out)  # fmt: skip
+    report = json.loads(out.getvalue())
+    # Fold 0 of each folder (group g0 in both: img_000, img_001), the names kept apart.
+    assert report["data"] == f"{shared}, {clinic}"
+    assert sorted(row["name"] for row in report["per_image"]) == [
+        "export__img_000", "export__img_001", "vitiligo__img_000", "vitiligo__img_001",
+    ]  # fmt: skip
+    assert report["images"] == 4
