@@ -7,6 +7,7 @@ diary code.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 from segmentation.core import SegmentationPredictor
@@ -21,13 +22,17 @@ def model_mdc(
     *,
     device: str | None = None,
     progress: bool = True,
+    among: Sequence[str] | None = None,
 ) -> tuple[dict[str, float], dict]:
     """The checkpoint's MDC95 per measure on ``data_root``'s augmented copies, and a note that
-    says how it was measured (photos the model trained on give an optimistic, smaller MDC)."""
+    says how it was measured (photos the model trained on give an optimistic, smaller MDC).
+    ``among``: only these images (of a union, the folder whose groups are copies of a photo)."""
     predictor = SegmentationPredictor(checkpoint, device=device)
     data_root = Path(data_root)
     with (data_root / "metadata.csv").open(newline="") as handle:
         names = sorted(row["name"] for row in csv.DictReader(handle))
+    if among is not None:
+        names = sorted(set(names) & set(among))
     data = predictor.header.get("data", {})
     same_folder = bool(data.get("root")) and Path(data["root"]).resolve() == data_root.resolve()
     # On the training folder, prefer the photos the model held out, when it held any out.

@@ -29,6 +29,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # (sessions, password-reset links) can be forged, and nothing signed survives a restart either.
 # `make run` keeps a development key in var/; production refuses to start without one.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or get_random_secret_key()
+# export_annotations (docs/corrections.md): the key of the patients' pseudonymous groups. Kept for
+# the life of the exported data: another key gives every patient another group.
+RESEARCH_EXPORT_KEY = env("RESEARCH_EXPORT_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 DJANGO_APPS = [

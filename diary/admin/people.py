@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from ..models import BodySite, Patient, TreatmentEntry, User
 from .alignment import BodySiteBaselineMixin
+from .consent import ResearchConsentAdminMixin
 from .progression import PatientProgressionMixin
 from .scoping import PatientRowsInline, PatientScopedAdmin
 
@@ -39,17 +40,18 @@ class TreatmentInline(PatientRowsInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientProgressionMixin, PatientScopedAdmin):
+class PatientAdmin(ResearchConsentAdminMixin, PatientProgressionMixin, PatientScopedAdmin):
     list_display = [
         "__str__",
         "birth_year",
         "sex",
         "fitzpatrick_skin_type",
         "time_zone",
+        "research_consent",
         "photo_count",
         "progression_link",
     ]
-    list_filter = ["sex", "fitzpatrick_skin_type"]
+    list_filter = ["sex", "fitzpatrick_skin_type", "research_consent"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["clinicians"]
     inlines = [BodySiteInline, TreatmentInline]
@@ -77,7 +79,8 @@ class PatientAdmin(PatientProgressionMixin, PatientScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Who follows whom is decided by staff, not by the clinicians themselves.
-        return [] if request.user.sees_all_patients else ["account", "clinicians"]
+        staff_only = [] if request.user.sees_all_patients else ["account", "clinicians"]
+        return [*super().get_readonly_fields(request, obj), *staff_only]
 
     def get_exclude(self, request, obj=None):
         # Clinicians see the account as text (``account``): Django renders a read-only ``user``

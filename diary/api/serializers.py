@@ -70,9 +70,12 @@ class PatientSerializer(serializers.ModelSerializer):
             "fitzpatrick_skin_type",
             "time_zone",
             "clinician_ids",
+            "research_consent",
+            "research_consent_at",
             "created_at",
         ]
         read_only_fields = ["id", "username", "display_name", "clinician_ids", "created_at"]
+        read_only_fields += ["research_consent", "research_consent_at"]  # see api/consent.py
 
 
 def _names_the_patient(user) -> bool:

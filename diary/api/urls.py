@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import errors, photos, security, views
+from . import consent, errors, photos, security, views
 from . import series as progression
 
 app_name = "api"
@@ -22,6 +22,11 @@ urlpatterns = [
     path("patients/<int:pk>/export/", security.PatientExportView.as_view(), name="patient-export"),
     path(
         "patients/<int:pk>/erasure/", security.PatientErasureView.as_view(), name="patient-erasure"
+    ),
+    path(
+        "patients/<int:pk>/research-consent/",
+        consent.ResearchConsentView.as_view(),
+        name="patient-research-consent",
     ),
     *progression.urlpatterns,
     path("", include(router.urls)),

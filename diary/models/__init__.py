@@ -2,6 +2,7 @@
 
 from .analyses import Analysis
 from .audit import AuditEvent
+from .consent import ResearchConsentChange
 from .corrections import Correction, CorrectionScore
 from .patients import BodySite, Patient, TreatmentEntry
 from .photos import Photo
@@ -15,6 +16,7 @@ __all__ = [
     "CorrectionScore",
     "Patient",
     "Photo",
+    "ResearchConsentChange",
     "TreatmentEntry",
     "User",
 ]

@@ -9,16 +9,34 @@ class AuditLogIsAppendOnly(Exception):
     """An attempt to change or delete an audit row through the ORM."""
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     # Bulk paths bypass Model.save()/delete(), so they are closed here as well.
     def update(self, **kwargs):
-        raise AuditLogIsAppendOnly("Audit events cannot be updated.")
+        raise AuditLogIsAppendOnly(f"{self.model._meta.verbose_name_plural} cannot be updated.")
 
     def delete(self):
-        raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+        raise AuditLogIsAppendOnly(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
 
 
-class AuditEvent(models.Model):
+class AppendOnly(models.Model):
+    """A record of what happened: rows are added, never changed or deleted through the ORM."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            what = self._meta.verbose_name_plural
+            raise AuditLogIsAppendOnly(f"{what} cannot be changed once written.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly(f"{self._meta.verbose_name_plural} cannot be deleted.")
+
+
+class AuditEvent(AppendOnly):
     """One request (or one service call) that touched patient data.
 
     One row per request listing every patient touched, not one row per object, so that reading a
@@ -46,19 +64,9 @@ class AuditEvent(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["action", "created_at"], name="audit_action_created")]
 
     def __str__(self) -> str:
         return f"{self.actor_username or 'anonymous'} {self.action} {self.path or self.view_name}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise AuditLogIsAppendOnly("Audit events cannot be changed once written.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditLogIsAppendOnly("Audit events cannot be deleted.")

@@ -73,11 +73,29 @@ class Patient(models.Model):
         limit_choices_to={"role": "clinician"},
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # docs/corrections.md: only the corrected photos of patients who said yes leave the database
+    # (export_annotations). Off until the patient says so; changed only through
+    # diary.services.consent, which records each change (ResearchConsentChange). The time is when
+    # the consent in force was given, and is cleared on withdrawal: set exactly while it holds.
+    research_consent = models.BooleanField(
+        default=False,
+        help_text="The patient agrees that their corrected photos train the clinic's models.",
+    )
+    research_consent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the consent in force was given."
+    )
 
     objects = PatientQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(research_consent=True, research_consent_at__isnull=False)
+                | models.Q(research_consent=False, research_consent_at__isnull=True),
+                name="patient_research_consent_dated",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.username

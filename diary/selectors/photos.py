@@ -15,10 +15,15 @@ def photo_list(*, user) -> QuerySet[Photo]:
                 queryset=Analysis.objects.order_by("-created_at", "-id"),
                 to_attr="analyses_newest_first",
             ),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.order_by("-created_at", "-id"),
-                to_attr="corrections_newest_first",
-            ),
+            corrections_newest_first(),
         )
+    )
+
+
+def corrections_newest_first() -> Prefetch:
+    """A photo's corrections newest first, where ``Photo.latest_correction`` looks for them."""
+    return Prefetch(
+        "corrections",
+        queryset=Correction.objects.order_by("-created_at", "-id"),
+        to_attr="corrections_newest_first",
     )

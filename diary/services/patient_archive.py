@@ -11,7 +11,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from segmentation.severity.catalog import COLUMNS
 
-from ..models import Analysis, BodySite, Correction, Patient, Photo, TreatmentEntry
+from ..models import (
+    Analysis,
+    BodySite,
+    Correction,
+    Patient,
+    Photo,
+    ResearchConsentChange,
+    TreatmentEntry,
+)
 from ..progression.exports import fhir_bundle, series_csv
 
 # Above this the zip is spooled to a temporary file instead of memory.
@@ -120,7 +128,14 @@ def _patient_json(
             "sex": patient.sex,
             "fitzpatrick_skin_type": patient.fitzpatrick_skin_type,
             "created_at": patient.created_at,
+            "research_consent": patient.research_consent,
+            "research_consent_at": patient.research_consent_at,
         },
+        "research_consent_history": list(
+            ResearchConsentChange.objects.filter(patient_id=patient.pk).values(
+                "given", "changed_at", "actor_username", "actor_role", "via"
+            )
+        ),
         "body_sites": list(
             BodySite.objects.filter(patient=patient).values("id", "region", "label", "created_at")
         ),

@@ -39,6 +39,7 @@ from .models import (
 )
 from .predictor import SegmentationPredictor
 from .presets import PRESETS, preset
+from .union import FolderUnion, union_folder
 from .weights import WeightsUnavailableError
 
 #: Names imported on first access (module, attribute or None for the module itself).
@@ -55,6 +56,7 @@ __all__ = [
     "PRESETS",
     "PRETRAINED_SOURCES",
     "SCHEDULES",
+    "FolderUnion",
     "SegmentationFolder",
     "SegmentationPredictor",
     "TrainConfig",
@@ -80,6 +82,7 @@ __all__ = [
     "save_checkpoint",
     "train",
     "transforms",
+    "union_folder",
 ]
 
 

@@ -119,7 +119,7 @@ def _model(config: TrainConfig, device: torch.device, channels_last: bool) -> to
     return model
 
 
-def _header_args(config: TrainConfig, data_root, train_names, val_names) -> dict:
+def _header_args(config: TrainConfig, data_root, train_names, val_names, sources) -> dict:
     mean, std = model_normalization(config.arch, config.backbone)
     return {
         "arch": config.arch,
@@ -140,6 +140,8 @@ def _header_args(config: TrainConfig, data_root, train_names, val_names) -> dict
             "train_fingerprint": data_fingerprint(data_root, train_names),
             "val_fingerprint": data_fingerprint(data_root, val_names) if val_names else None,
             "val_names": sorted(val_names),
+            # A union of folders (segmentation.core.union): ``root`` is a temporary folder.
+            **({"sources": list(sources)} if sources else {}),
         },
     }
 
@@ -191,11 +193,13 @@ def train(
     train_names: Sequence[str],
     val_names: Sequence[str] = (),
     output: Path | str,
+    data_sources: Sequence[dict] = (),
 ) -> TrainResult:
     """Train on ``train_names``, validate on ``val_names``, keep one epoch's checkpoint.
 
     ``config.keep`` says which: the best validated epoch (micro F1 at ``config.threshold``, an
     optimistic pick) or the final one. Early stopping (``patience``) watches the same score.
+    ``data_sources`` (the folders of a union, with their counts) go into the checkpoint's header.
     """
     if set(train_names) & set(val_names):
         raise ValueError("train and validation images overlap")
@@ -229,7 +233,7 @@ def train(
     keeper = _Keeper(
         config,
         output,
-        _header_args(config, data_root, train_names, val_names),
+        _header_args(config, data_root, train_names, val_names, data_sources),
         validating=val_loader is not None,
     )
     history: list[dict] = []

@@ -107,6 +107,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api:patient-erasure": Endpoint(
         "object", _pk("patient"), forbidden={"delete": {"clinician_a", "clinician_b"}}
     ),
+    # Issue 21: consent is read by all who see the patient, changed in the API by the patient
+    # only (clinicians and staff record it in the admin).
+    "api:patient-research-consent": Endpoint(
+        "object",
+        _pk("patient"),
+        update=lambda rows: {"research_consent": True},
+        forbidden={"put": {"clinician_a", "clinician_b", "staff"}},
+    ),
     # Progression (issue 6): everything under patients/<pk>/ is that patient's.
     "api:patient-series": Endpoint("object", _pk("patient")),
     "api:patient-trends": Endpoint("object", _pk("patient")),

@@ -15,8 +15,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from segmentation.core import WeightsUnavailableError, model_names
 from segmentation.core.compare import evaluate_baseline, limit_fold, markdown_table, run_comparison
+from segmentation.training_data import (
+    TrainingData,
+    add_data_argument,
+    folds_from_options,
+    training_data,
+)
 
-from .train_model import add_training_arguments, config_from_options, folds_from_options
+from .train_model import add_training_arguments, config_from_options
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ class Command(BaseCommand):
     help = "Cross-validate several architectures with one budget and print a Markdown table."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data", type=Path, required=True)
+        add_data_argument(parser)
         parser.add_argument(
             "--archs", default="all", help="comma-separated arch-backbone names, or 'all'"
         )
@@ -49,8 +55,12 @@ class Command(BaseCommand):
         add_training_arguments(parser)
 
     def handle(self, *args, **options) -> None:
+        with training_data(options) as data:
+            self._compare(data, options)
+
+    def _compare(self, data: TrainingData, options: dict) -> None:
         models = _parse_models(options["archs"])
-        folds = folds_from_options(options)
+        folds = folds_from_options(options, data)
         if options["folds"]:
             wanted = options["folds"].split(",")
             unknown = set(wanted) - {fold.name for fold in folds}
@@ -68,14 +78,14 @@ class Command(BaseCommand):
             rows.append(
                 evaluate_baseline(
                     ColourThresholdSegmenter(),
-                    data_root=options["data"],
+                    data_root=data.root,
                     folds=folds,
                     name="colour threshold (no training)",
                 )
             )
         try:
             rows += run_comparison(
-                data_root=options["data"],
+                data_root=data.root,
                 models=models,
                 folds=folds,
                 base=base,

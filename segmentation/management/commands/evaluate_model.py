@@ -18,6 +18,7 @@ from segmentation.core import (
     evaluate_segmenter,
     make_folds,
 )
+from segmentation.training_data import add_data_argument, training_data
 
 if TYPE_CHECKING:
     from segmentation.severity.baseline import ColourThresholdSegmenter
@@ -42,12 +43,7 @@ class Command(BaseCommand):
             action="store_true",
             help="score the masks stored in the diary against clinicians' corrections, no --data",
         )
-        parser.add_argument(
-            "--data",
-            type=Path,
-            default=None,
-            help="folder with images/, masks/ (unless --corrections)",
-        )
+        add_data_argument(parser, required=False)  # required unless --corrections
         parser.add_argument(
             "--folds", default=None, help="only the images of these comma-separated folds"
         )
@@ -74,13 +70,17 @@ class Command(BaseCommand):
                 raise CommandError(f"--corrections scores the stored masks: {given} do not apply")
             corrections_report(self.stdout, options)
             return
-        if options["data"] is None:
+        if not options["data"]:
             raise CommandError("--data is required (or --corrections)")
         if options["model_version"] is not None:
             raise CommandError("--model-version applies to --corrections")
-        names = self._names(options)
+        with training_data(options) as data:
+            self._evaluate(data.root, options)
+
+    def _evaluate(self, root: Path, options: dict) -> None:
+        names = self._names(root, options)
         predictor = self._segmenter(options)
-        dataset = SegmentationFolder(options["data"], names=names)
+        dataset = SegmentationFolder(root, names=names)
         meter = evaluate_segmenter(predictor, dataset)
         try:
             metrics = meter.summary(predictor.threshold)
@@ -88,7 +88,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         report = {
             "model": predictor.version_label,
-            "data": str(options["data"]),
+            "data": ", ".join(str(folder) for folder in options["data"]),
             "images": len(dataset),
             "metrics": metrics,
         }
@@ -143,11 +143,11 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
         return predictor
 
-    def _names(self, options: dict) -> list[str] | None:
+    def _names(self, root: Path, options: dict) -> list[str] | None:
         if not options["folds"]:
             return None
         try:
-            folds = make_folds(options["data"], fold_column=options["fold_column"])
+            folds = make_folds(root, fold_column=options["fold_column"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         wanted = options["folds"].split(",")

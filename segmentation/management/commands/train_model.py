@@ -23,11 +23,16 @@ from segmentation.core import (
     SCHEDULES,
     TrainConfig,
     WeightsUnavailableError,
-    make_folds,
     preset,
     train,
 )
 from segmentation.core.losses import LOSSES
+from segmentation.training_data import (
+    TrainingData,
+    add_data_argument,
+    folds_from_options,
+    training_data,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -167,24 +172,11 @@ def config_from_options(
         raise CommandError(str(exc)) from exc
 
 
-def folds_from_options(options: dict):
-    try:
-        return make_folds(
-            options["data"],
-            fold_column=options["fold_column"],
-            group_column=options["group_column"],
-            k_folds=options["k_folds"],
-            seed=options["seed"],
-        )
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
-
-
 class Command(BaseCommand):
     help = "Train a segmentation model, validate it on group-aware folds and register it."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data", type=Path, required=True, help="folder with images/, masks/")
+        add_data_argument(parser)
         parser.add_argument("--arch", choices=ARCHS, default=DEFAULT_ARCH)
         parser.add_argument("--backbone", choices=BACKBONES, default=DEFAULT_BACKBONE)
         add_training_arguments(parser)
@@ -208,7 +200,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["no_register"] and options["output"] is None:
             raise CommandError("--no-register needs --output")
-        train_names, val_names, described = self._split(options)
+        with training_data(options) as data:
+            self._train(data, options)
+
+    def _train(self, data: TrainingData, options: dict) -> None:
+        train_names, val_names, described = self._split(data, options)
         config = config_from_options(
             options,
             arch=options["arch"],
@@ -221,10 +217,11 @@ class Command(BaseCommand):
             try:
                 result = train(
                     config,
-                    data_root=options["data"],
+                    data_root=data.root,
                     train_names=train_names,
                     val_names=val_names,
                     output=output,
+                    data_sources=data.sources(train_names, val_names),
                 )
             except (ValueError, WeightsUnavailableError, FileNotFoundError) as exc:
                 raise CommandError(str(exc)) from exc
@@ -249,7 +246,7 @@ class Command(BaseCommand):
                 from segmentation.quality import model_mdc
 
                 mdc, notes["minimal_detectable_change"] = model_mdc(
-                    output, options["data"], device=options["device"]
+                    output, data.root, device=options["device"], among=data.mdc_names()
                 )
                 self.stdout.write(f"minimal detectable change: {mdc}")
             model = model_register(
@@ -266,28 +263,19 @@ class Command(BaseCommand):
         state = "active" if options["activate"] else "inactive"
         self.stdout.write(self.style.SUCCESS(f"registered {model.name} ({state})"))
 
-    def _split(self, options: dict) -> tuple[list[str], list[str], str]:
-        folds = folds_from_options(options)
+    def _split(self, data: TrainingData, options: dict) -> tuple[list[str], list[str], str]:
+        folds = folds_from_options(options, data)
         all_names = sorted({n for fold in folds for n in fold.train + fold.val})
         wanted = options["val_folds"]
         if wanted is not None and wanted.lower() == "none":
-            return all_names, [], f"{options['data']}: all {len(all_names)} images, no validation"
+            return all_names, [], f"{data.describe(all_names, [])}, no validation"
         chosen = wanted.split(",") if wanted else [folds[0].name]
         unknown = set(chosen) - {fold.name for fold in folds}
         if unknown:
             raise CommandError(f"unknown folds {sorted(unknown)}; have {[f.name for f in folds]}")
         val = sorted({n for fold in folds if fold.name in chosen for n in fold.val})
         train = [n for n in all_names if n not in set(val)]
-        scheme = (
-            f"{options['k_folds']} group k-folds"
-            if options["k_folds"] is not None
-            else f"column {options['fold_column']}"
-        )
-        return (
-            train,
-            val,
-            (
-                f"{options['data']}: trained on {len(train)} images, validated on {len(val)} "
-                f"(held-out folds {','.join(chosen)}; {scheme})"
-            ),
-        )
+        by_k = options["k_folds"] is not None or (data.union and not data.union.has_folds)
+        scheme = f"{len(folds)} group k-folds" if by_k else f"column {options['fold_column']}"
+        held_out = f"held-out folds {','.join(chosen)}; {scheme}"
+        return train, val, f"{data.describe(train, val)} ({held_out})"
