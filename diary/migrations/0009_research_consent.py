@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('actor_id', models.BigIntegerField(blank=True, null=True)),
                 ('actor_username', models.CharField(blank=True, max_length=150)),
                 ('actor_role', models.CharField(blank=True, max_length=16)),
-                ('via', models.CharField(choices=[('api', "The patient's app (API)"), ('admin', 'The admin'), ('command', 'A management command')], max_length=8)),
+                ('via', models.CharField(choices=[('api', "The patient's app (API)"), ('admin', 'The admin')], max_length=8)),
             ],
             options={
                 'ordering': ['-changed_at', '-id'],

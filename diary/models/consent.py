@@ -22,7 +22,6 @@ class ResearchConsentChange(AppendOnly):
     class Via(models.TextChoices):
         API = "api", "The patient's app (API)"
         ADMIN = "admin", "The admin"
-        COMMAND = "command", "A management command"
 
     patient_id = models.BigIntegerField(db_index=True)
     given = models.BooleanField(help_text="True: consent given; False: withdrawn.")
