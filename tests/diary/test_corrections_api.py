@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from diary.models import Analysis, Correction, CorrectionScore
+from diary.models import Analysis, AuditEvent, Correction, CorrectionScore
 from diary.services.analysis import photos_analyse
 from segmentation.severity import measure_severity
 from tests.conftest import client_for
@@ -180,3 +180,14 @@ def test_a_correction_of_a_photo_not_yet_analysed_is_refused(patient_a, clinicia
     photo = PhotoFactory(body_site=BodySiteFactory(patient=patient_a))
     response = post_correction(client_for(clinician), photo, mask_png(box_mask(1, 1, 9, 9)))
     assert response.status_code == 409 and response.json()["code"] == "not_analysed"
+
+
+def test_a_correction_is_audited_as_a_create_naming_the_patient(analysed_photo, clinician):
+    response = post_correction(
+        client_for(clinician), analysed_photo, mask_png(box_mask(1, 1, 9, 9))
+    )
+    assert response.status_code == 201
+    event = AuditEvent.objects.filter(path__endswith="/corrections/").get()
+    assert event.action == AuditEvent.Action.CREATE and event.status_code == 201
+    assert event.patient_ids == [analysed_photo.patient_id]
+    assert (event.actor_id, event.actor_role) == (clinician.pk, "clinician")
