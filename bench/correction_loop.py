@@ -221,25 +221,28 @@ def _cv(union_root: Path, union, base, out: Path, only: list[str]) -> dict:
         for fold in folds
     ]
     model = [(base.arch, base.backbone)]
-    rows = {}
-    for label, fold_list in (("shared only", shared_only), ("shared + clinic", folds)):
-        [row] = compare.run_comparison(
-            data_root=union_root,
-            models=model,
-            folds=fold_list,
-            base=base,
-            output_dir=out / "cv" / label.replace(" ", "").replace("+", "-"),
-        )
-        rows[label] = [
-            {
-                "fold": record["fold"],
-                "train_images": record["train_images"],
-                "val_images": record["val_images"],
-                "micro_f1": record["at_threshold"]["micro"]["f1"],
-                "per_image_f1": record["at_threshold"]["per_image"]["f1"],
-            }
-            for record in row.folds
-        ]
+    rows: dict[str, list[dict]] = {"shared only": [], "shared + clinic": []}
+    # Fold by fold, both trainings of a fold together: a run stopped early still compares them.
+    for narrow, full in tqdm(list(zip(shared_only, folds, strict=True)), desc="folds"):
+        for label, fold in (("shared only", narrow), ("shared + clinic", full)):
+            [row] = compare.run_comparison(
+                data_root=union_root,
+                models=model,
+                folds=[fold],
+                base=base,
+                output_dir=out / "cv" / label.replace(" ", "").replace("+", "-"),
+            )
+            record = row.folds[0]
+            rows[label].append(
+                {
+                    "fold": record["fold"],
+                    "train_images": record["train_images"],
+                    "val_images": record["val_images"],
+                    "micro_f1": record["at_threshold"]["micro"]["f1"],
+                    "per_image_f1": record["at_threshold"]["per_image"]["f1"],
+                }
+            )
+            (out / "cv-progress.json").write_text(json.dumps(rows, indent=2))
     return rows
 
 
