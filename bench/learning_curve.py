@@ -193,15 +193,16 @@ def main() -> None:
             folds = [name for name in folds if name in args.folds.split(",")]
         fractions = [float(f) for f in args.fractions.split(",")]
         seeds = [int(s) for s in args.seeds.split(",")]
-        # The largest fraction first, both seeds: the 100 % checkpoints that the inference tries
-        # need come first, long jobs start before short ones, and a deadline cuts the smallest.
+        # 100 % first, both seeds (the inference tries need those checkpoints), then the other
+        # fractions from the smallest (the cheapest) up: on a busy machine a deadline leaves the
+        # curve's two ends and cuts its middle.
         common = (str(args.data), str(args.out), args.epochs, args.keep_checkpoints)
         calls = [
             (
                 f"{run_name(fraction, seed)} fold {fold}",
                 (train_point, fraction, seed, fold, *common),
             )
-            for fraction in sorted(fractions, reverse=True)
+            for fraction in sorted(fractions, key=lambda f: (f != 1.0, f))
             for seed in seeds
             for fold in folds
             if not record_path(args.out, fraction, seed, fold).is_file()
