@@ -36,29 +36,31 @@ VARIANTS: dict[str, tuple[int, ...] | None] = {
     "flip TTA, 224 px (today)": None,
     "native resolution, 416 px": (416,),
     "multi-scale 192/224/288": (192, 224, 288),
-    "multi-scale 224/320/416": (224, 320, 416),
 }
 SMALL = 0.10  # lesion share under which a photo counts as a small lesion
 
 
-class Ensemble:
-    """The mean of several predictors' probabilities, at the mean of their thresholds."""
+class Stored:
+    """Predictions made once, handed back to the library's scoring by image identity (the data
+    folder caches its decoded photos); ``ensemble`` averages several seeds' probabilities at the
+    mean of their thresholds, without running any network again."""
 
-    def __init__(self, predictors: list[core.SegmentationPredictor]) -> None:
-        self.predictors = predictors
-        self.threshold = round(statistics.mean(p.threshold for p in predictors), 2)
-        self.version_label = "ensemble"
+    def __init__(self, by_image: dict[int, Prediction], threshold: float) -> None:
+        self.by_image, self.threshold = by_image, threshold
+        self.version_label = "stored"
+
+    @classmethod
+    def ensemble(cls, members: list[Stored]) -> Stored:
+        threshold = round(statistics.mean(m.threshold for m in members), 2)
+        by_image = {}
+        for key in members[0].by_image:
+            mean = np.mean([m.by_image[key].probabilities for m in members], axis=0)
+            mean = mean.astype(np.float32)
+            by_image[key] = Prediction(mean, mean >= threshold, threshold)
+        return cls(by_image, threshold)
 
     def predict_batch(self, images: list) -> list[Prediction]:
-        outputs = [p.predict_batch(images) for p in self.predictors]
-        results = []
-        for predictions in zip(*outputs, strict=True):
-            mean = np.mean([p.probabilities for p in predictions], axis=0, dtype=np.float32)
-            results.append(Prediction(mean, mean >= self.threshold, self.threshold))
-        return results
-
-    def predict(self, image) -> Prediction:
-        return self.predict_batch([image])[0]
+        return [self.by_image[id(image)] for image in images]
 
 
 def score(segmenter, val_set: core.SegmentationFolder) -> dict:
@@ -85,18 +87,23 @@ def run(data: Path, pattern: str, seeds: list[int]) -> dict:
     jobs = [(fold, name) for fold in folds for name in VARIANTS]
     for fold, name in tqdm(jobs, desc="tries", unit="variant"):
         val_set = core.SegmentationFolder(data, names=fold.val)
-        predictors = []
+        images = [val_set.load(i)[0] for i in range(len(val_set))]
+        members = []
         for seed in seeds:
             checkpoint = pattern.format(seed=seed, fold=fold.name)
             predictor = core.SegmentationPredictor(checkpoint, device="cpu", sizes=VARIANTS[name])
             held_out = set(predictor.header["data"]["val_names"])
             if not set(fold.val) <= held_out:
                 raise SystemExit(f"{checkpoint} saw photos of fold {fold.name}")
-            predictors.append(predictor)
-            scores = score(predictor, val_set)
-            results.setdefault(name, {}).setdefault(str(seed), {})[fold.name] = scores
-        if len(predictors) > 1:
-            scores = score(Ensemble(predictors), val_set)
+            predictions = predictor.predict_batch(images)
+            stored = Stored({id(i): p for i, p in zip(images, predictions, strict=True)},
+                            predictor.threshold)  # fmt: skip
+            members.append(stored)
+            results.setdefault(name, {}).setdefault(str(seed), {})[fold.name] = score(
+                stored, val_set
+            )
+        if len(members) > 1:
+            scores = score(Stored.ensemble(members), val_set)
             results[name].setdefault("ensemble", {})[fold.name] = scores
     return results
 
