@@ -45,6 +45,9 @@ from segmentation.severity.repeatability import (  # noqa: E402
     minimal_detectable_change,
 )
 
+sys.path.insert(0, str(ROOT / "bench"))
+from model_tries import cached_predictions  # noqa: E402
+
 
 def _measures(image: np.ndarray, mask: np.ndarray) -> dict:
     report = measure_severity(image, mask).as_dict()
@@ -55,8 +58,8 @@ class OutOfFold:
     """Each photo's masks from the checkpoints of the fold that held it out (one per seed), and
     the seeds' ensemble (mean probability at the mean threshold)."""
 
-    def __init__(self, pattern: str, seeds: list[int], metadata: dict) -> None:
-        self.pattern, self.seeds, self.metadata = pattern, seeds, metadata
+    def __init__(self, pattern: str, seeds: list[int], metadata: dict, cache: Path | None) -> None:
+        self.pattern, self.seeds, self.metadata, self.cache = pattern, seeds, metadata, cache
         self._predictors: dict[tuple[int, str], core.SegmentationPredictor] = {}
 
     def _predictor(self, seed: int, fold: str) -> core.SegmentationPredictor:
@@ -69,10 +72,17 @@ class OutOfFold:
             self._predictors[seed, fold] = predictor
         return self._predictors[seed, fold]
 
-    def masks(self, image: np.ndarray, name: str) -> dict[str, np.ndarray]:
+    def masks(self, image: np.ndarray, name: str, key: str) -> dict[str, np.ndarray]:
+        """``key`` names this picture (a photo or one of its second photos) in the cache."""
         fold = self.metadata[name]["suggested_fold"]
         photo = Image.fromarray(image)
-        predictions = {seed: self._predictor(seed, fold).predict(photo) for seed in self.seeds}
+        predictions = {}
+        for seed in self.seeds:
+            predictor = self._predictor(seed, fold)
+            stem = Path(self.pattern.format(seed=seed, fold=fold)).stem
+            (predictions[seed],) = cached_predictions(
+                predictor, [photo], [f"mdc/{stem}-s{seed}/{key}"], self.cache
+            )
         masks = {f"seed {seed}": p.mask for seed, p in predictions.items()}
         if len(self.seeds) > 1:
             mean = np.mean([p.probabilities for p in predictions.values()], axis=0)
@@ -80,16 +90,18 @@ class OutOfFold:
         return masks
 
 
-def _collect(rows: dict, groups: list, group: str, image, truth, models: OutOfFold, name: str):
+def _collect(rows: dict, groups: list, group: str, image, truth, models: OutOfFold, name, key):
     groups.append(group)
     rows.setdefault("ground truth", []).append(_measures(image, truth))
-    for label, mask in models.masks(image, name).items():
+    for label, mask in models.masks(image, name, key).items():
         rows.setdefault(label, []).append(_measures(image, mask))
 
 
-def measure(data: Path, pattern: str, seeds: list[int], copies: int, seed: int) -> dict:
+def measure(
+    data: Path, pattern: str, seeds: list[int], copies: int, seed: int, cache: Path | None
+) -> dict:
     metadata = read_metadata(data)
-    models = OutOfFold(pattern, seeds, metadata)
+    models = OutOfFold(pattern, seeds, metadata, cache)
     pairs = list_pairs(data)
     results = {}
     rows: dict[str, list] = {}
@@ -97,9 +109,8 @@ def measure(data: Path, pattern: str, seeds: list[int], copies: int, seed: int) 
     for name, image_path, mask_path in tqdm(pairs, desc="augmented copies", unit="img"):
         image, mask = load_pair(image_path, mask_path)
         truth = np.asarray(mask) > 127
-        _collect(
-            rows, groups, metadata[name]["source_group"], np.asarray(image), truth, models, name
-        )
+        group = metadata[name]["source_group"]
+        _collect(rows, groups, group, np.asarray(image), truth, models, name, name)
     results["augmented copies"] = {
         label: minimal_detectable_change(values, groups, MDC_MEASURES)
         for label, values in rows.items()
@@ -113,11 +124,12 @@ def measure(data: Path, pattern: str, seeds: list[int], copies: int, seed: int) 
     ):
         image, mask = load_pair(image_path, mask_path)
         image, truth = np.asarray(image), np.asarray(mask) > 127
-        _collect(rows, groups, group, image, truth, models, name)
+        _collect(rows, groups, group, image, truth, models, name, name)
         rng = np.random.default_rng([seed, index])
-        for _ in range(copies):
+        for copy_index in range(copies):
             copy, moved = second_photo(image, truth, rng)
-            _collect(rows, groups, group, copy, moved, models, name)
+            key = f"{name}-second{copy_index}-seed{seed}"
+            _collect(rows, groups, group, copy, moved, models, name, key)
     results["second photos"] = {
         label: minimal_detectable_change(values, groups, MDC_MEASURES)
         for label, values in rows.items()
@@ -135,10 +147,11 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=3, help="second photos per photo")
     parser.add_argument("--seed", type=int, default=0, help="draws the second photos")
     parser.add_argument("--out", type=Path, default=None, help="JSON of the MDCs")
+    parser.add_argument("--cache", type=Path, default=None, help="folder of probabilities")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
-    results = measure(args.data, args.checkpoints, seeds, args.copies, args.seed)
+    results = measure(args.data, args.checkpoints, seeds, args.copies, args.seed, args.cache)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))

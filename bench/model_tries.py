@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -63,6 +64,29 @@ class Stored:
         return [self.by_image[id(image)] for image in images]
 
 
+def cached_predictions(
+    predictor: core.SegmentationPredictor, images: list, keys: list[str], cache: Path | None
+) -> list[Prediction]:
+    """The predictor's predictions of ``images``; with ``cache``, each image's probabilities are
+    read from (or written to) ``cache/KEY.npy``, so that a later run with more seeds (for the
+    ensemble) does not run the first seeds' networks again on a busy CPU."""
+    paths = [cache / f"{key}.npy" for key in keys] if cache else [None] * len(keys)
+    missing = [i for i, path in enumerate(paths) if path is None or not path.is_file()]
+    fresh = dict(zip(missing, predictor.predict_batch([images[i] for i in missing]), strict=True))
+    results = []
+    for i, path in enumerate(paths):
+        if i in fresh:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                np.save(path, fresh[i].probabilities)
+            results.append(fresh[i])
+        else:
+            probabilities = np.load(path)
+            mask = probabilities >= predictor.threshold
+            results.append(Prediction(probabilities, mask, predictor.threshold))
+    return results
+
+
 def score(segmenter, val_set: core.SegmentationFolder) -> dict:
     meter = core.evaluate_segmenter(segmenter, val_set)
     summary = meter.summary(segmenter.threshold)
@@ -80,7 +104,7 @@ def score(segmenter, val_set: core.SegmentationFolder) -> dict:
     }
 
 
-def run(data: Path, pattern: str, seeds: list[int]) -> dict:
+def run(data: Path, pattern: str, seeds: list[int], cache: Path | None = None) -> dict:
     """``{variant: {seed or "ensemble": {fold: scores}}}``."""
     results: dict[str, dict[str, dict[str, dict]]] = {}
     folds = core.make_folds(data, fold_column="suggested_fold")
@@ -95,7 +119,10 @@ def run(data: Path, pattern: str, seeds: list[int]) -> dict:
             held_out = set(predictor.header["data"]["val_names"])
             if not set(fold.val) <= held_out:
                 raise SystemExit(f"{checkpoint} saw photos of fold {fold.name}")
-            predictions = predictor.predict_batch(images)
+            variant = re.sub(r"[^a-z0-9]+", "-", name.lower())
+            tag = f"tries/{Path(checkpoint).stem}-s{seed}/{variant}"
+            keys = [f"{tag}/{image_name}" for image_name in val_set.names]
+            predictions = cached_predictions(predictor, images, keys, cache)
             stored = Stored({id(i): p for i, p in zip(images, predictions, strict=True)},
                             predictor.threshold)  # fmt: skip
             members.append(stored)
@@ -142,9 +169,11 @@ def main() -> None:
     parser.add_argument("--checkpoints", required=True, help="path with {seed} and {fold}")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--out", type=Path, default=None, help="JSON of every fold's scores")
+    parser.add_argument("--cache", type=Path, default=None, help="folder of probabilities")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = run(args.data, args.checkpoints, [int(s) for s in args.seeds.split(",")])
+    seeds = [int(s) for s in args.seeds.split(",")]
+    results = run(args.data, args.checkpoints, seeds, args.cache)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))

@@ -41,16 +41,21 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_tries_score_every_variant_seed_and_the_ensemble(out_of_fold, tmp_path):
     data, pattern = out_of_fold
-    done = _run(
-        "model_tries.py", str(data), "--checkpoints", pattern, "--out", str(tmp_path / "t.json")
-    )
+    common = ["--checkpoints", pattern, "--cache", str(tmp_path / "cache")]
+    # Seed 0 first, then both seeds: the second run reads seed 0's probabilities back.
+    first = _run("model_tries.py", str(data), *common, "--seeds", "0", "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr[-2000:]
+    done = _run("model_tries.py", str(data), *common, "--out", str(tmp_path / "t.json"))
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((tmp_path / "t.json").read_text())
     assert set(results) == {"flip TTA, 224 px (today)", "native resolution, 416 px",
                             "multi-scale 192/224/288"}  # fmt: skip
-    for by_model in results.values():
+    alone = json.loads((tmp_path / "a").read_text())
+    for name, by_model in results.items():
         assert set(by_model) == {"0", "1", "ensemble"}
         assert all(set(by_fold) == {"0", "1", "2"} for by_fold in by_model.values())
+        assert by_model["0"] == alone[name]["0"]
+    assert len(list((tmp_path / "cache").rglob("*.npy"))) == 3 * 2 * 12
     assert "| multi-scale 192/224/288 | ensemble of the seeds |" in done.stdout
 
 
