@@ -98,11 +98,14 @@ def _collect(rows: dict, groups: list, group: str, image, truth, models: OutOfFo
 
 
 def measure(
-    data: Path, pattern: str, seeds: list[int], copies: int, seed: int, cache: Path | None
+    data: Path, pattern: str, seeds: list[int], copies: int, seed: int, cache: Path | None, only
 ) -> dict:
+    """MDCs per kind of copy and per masks; the photos of the folds in ``only`` (or all)."""
     metadata = read_metadata(data)
     models = OutOfFold(pattern, seeds, metadata, cache)
-    pairs = list_pairs(data)
+    pairs = [
+        p for p in list_pairs(data) if only is None or metadata[p[0]]["suggested_fold"] in only
+    ]
     results = {}
     rows: dict[str, list] = {}
     groups: list[str] = []
@@ -148,10 +151,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="draws the second photos")
     parser.add_argument("--out", type=Path, default=None, help="JSON of the MDCs")
     parser.add_argument("--cache", type=Path, default=None, help="folder of probabilities")
+    parser.add_argument("--folds", default=None, help="comma-separated fold names (all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
-    results = measure(args.data, args.checkpoints, seeds, args.copies, args.seed, args.cache)
+    only = args.folds.split(",") if args.folds else None
+    results = measure(args.data, args.checkpoints, seeds, args.copies, args.seed, args.cache, only)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))

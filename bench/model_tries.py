@@ -104,10 +104,11 @@ def score(segmenter, val_set: core.SegmentationFolder) -> dict:
     }
 
 
-def run(data: Path, pattern: str, seeds: list[int], cache: Path | None = None) -> dict:
-    """``{variant: {seed or "ensemble": {fold: scores}}}``."""
+def run(data: Path, pattern: str, seeds: list[int], cache: Path | None = None, only=None) -> dict:
+    """``{variant: {seed or "ensemble": {fold: scores}}}`` (the folds named in ``only``, or all)."""
     results: dict[str, dict[str, dict[str, dict]]] = {}
     folds = core.make_folds(data, fold_column="suggested_fold")
+    folds = [fold for fold in folds if only is None or fold.name in only]
     jobs = [(fold, name) for fold in folds for name in VARIANTS]
     for fold, name in tqdm(jobs, desc="tries", unit="variant"):
         val_set = core.SegmentationFolder(data, names=fold.val)
@@ -143,6 +144,8 @@ def table(results: dict) -> str:
     ]
 
     def mean_sd(values: list[float]) -> str:
+        if len(values) < 2:
+            return f"{values[0]:.3f}"
         return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
     for name, by_model in results.items():
@@ -170,10 +173,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--out", type=Path, default=None, help="JSON of every fold's scores")
     parser.add_argument("--cache", type=Path, default=None, help="folder of probabilities")
+    parser.add_argument("--folds", default=None, help="comma-separated fold names (all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
-    results = run(args.data, args.checkpoints, seeds, args.cache)
+    only = args.folds.split(",") if args.folds else None
+    results = run(args.data, args.checkpoints, seeds, args.cache, only)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1))
