@@ -64,6 +64,7 @@ def train_point(
     out: str,
     epochs: int | None,
     keep_checkpoint: bool,
+    device: str | None = "cpu",
 ) -> str:
     """Train and score one (fraction, seed, fold) in a worker process; the record's path."""
     from segmentation import core
@@ -73,7 +74,7 @@ def train_point(
     fold, subsets, groups = fold_subsets(data, fold_name, [fraction], seed)
     train_names = subsets[fraction]
     fields = core.preset("recommended")
-    fields.update(seed=seed, device="cpu", progress=False)
+    fields.update(seed=seed, device=device, progress=False)
     if epochs is not None:
         fields["epochs"] = epochs
     output_dir = Path(out) / run_name(fraction, seed)
@@ -161,6 +162,9 @@ def report(out: Path) -> str:
             seed_curve["per_image"].append((photos, statistics.mean(per_image)))
     lines.append("")
     for seed, seed_curve in sorted(curve.items()):
+        if len(seed_curve["micro"]) < 2:
+            lines.append(f"seed {seed}: one complete fraction, no fit")
+            continue
         needed = []
         for key, target in TARGETS.items():
             photos = photos_needed(seed_curve[key], target)
@@ -173,11 +177,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "learning-curve")
-    parser.add_argument("--fractions", default="0.25,0.5,0.75,1.0")
+    parser.add_argument("--fractions", default="1.0,0.25,0.5,0.75", help="started in this order")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--folds", default=None, help="comma-separated fold names (all)")
     parser.add_argument("--epochs", type=int, default=None, help="instead of the preset's 100")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes, one thread each")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--deadline", type=float, default=None, help="seconds; no new job after")
     parser.add_argument("--grace", type=float, default=60.0, help="seconds for running jobs")
     parser.add_argument(
@@ -193,16 +198,16 @@ def main() -> None:
             folds = [name for name in folds if name in args.folds.split(",")]
         fractions = [float(f) for f in args.fractions.split(",")]
         seeds = [int(s) for s in args.seeds.split(",")]
-        # 100 % first, both seeds (the inference tries need those checkpoints), then the other
-        # fractions from the smallest (the cheapest) up: on a busy machine a deadline leaves the
-        # curve's two ends and cuts its middle.
-        common = (str(args.data), str(args.out), args.epochs, args.keep_checkpoints)
+        # In the order given, both seeds of each fraction before the next: by default 100 % (the
+        # inference tries need those checkpoints), then from the smallest (the cheapest) up, so
+        # that on a busy machine a deadline leaves the curve's two ends and cuts its middle.
+        common = (str(args.data), str(args.out), args.epochs, args.keep_checkpoints, args.device)
         calls = [
             (
                 f"{run_name(fraction, seed)} fold {fold}",
                 (train_point, fraction, seed, fold, *common),
             )
-            for fraction in sorted(fractions, key=lambda f: (f != 1.0, f))
+            for fraction in fractions
             for seed in seeds
             for fold in folds
             if not record_path(args.out, fraction, seed, fold).is_file()
