@@ -1,5 +1,7 @@
 """Known transforms for validating the registration: the validation script (bench/) and the
-tests build a photo's "other day" copy from a transform and score the transform found."""
+tests build a photo's "other day" copy from a transform and score the transform found.
+``second_photo`` adds lighting and JPEG re-compression to such a copy, for the minimal detectable
+change on realistic re-photographs (``bench/model_mdc.py``)."""
 
 from __future__ import annotations
 
