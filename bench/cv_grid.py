@@ -183,29 +183,55 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _wait_for(submitted: dict, args: argparse.Namespace, start: float) -> list[str]:
+def _wait_for(submitted: dict, desc: str, deadline: float | None, grace: float) -> list[str]:
     """Wait for the jobs, stopping at the deadline; the failures, one line each."""
+    start = time.monotonic()
     failures = []
-    with tqdm(total=len(submitted), desc=f"{args.grid} grid") as bar:
+    with tqdm(total=len(submitted), desc=desc) as bar:
         pending = set(submitted)
         while pending:
             done, pending = futures.wait(pending, timeout=5, return_when="FIRST_COMPLETED")
             for future in done:
-                run, fold = submitted[future]
                 if future.cancelled():
                     continue
                 if future.exception() is not None:
-                    failures.append(f"{run.name} fold {fold}: {future.exception()!r}")
+                    failures.append(f"{submitted[future]}: {future.exception()!r}")
                     tqdm.write(failures[-1])
                 bar.update()
             elapsed = time.monotonic() - start
-            if args.deadline is not None and elapsed > args.deadline:
+            if deadline is not None and elapsed > deadline:
                 for future in pending:
                     future.cancel()
-                if elapsed > args.deadline + args.grace:
+                if elapsed > deadline + grace:
                     tqdm.write(f"deadline: stopping {len(pending)} jobs")
                     break
     return failures
+
+
+def run_jobs(
+    calls: list[tuple[str, tuple]],
+    *,
+    jobs: int,
+    desc: str,
+    deadline: float | None = None,
+    grace: float = 60.0,
+) -> list[str]:
+    """Run ``(label, (function, *args))`` calls in ``jobs`` spawned processes of one thread each;
+    after ``deadline`` seconds no new call starts and the running ones get ``grace`` more. The
+    failures, one line each (``label: exception``)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    context = multiprocessing.get_context("spawn")
+    pool = futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker)
+    submitted = {pool.submit(*call): label for label, call in calls}
+    # A stopped grid (Ctrl-C, kill, a scheduler's time limit) stops its training processes too:
+    # without this they went on training, orphaned, for as long as their jobs lasted.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        return _wait_for(submitted, desc, deadline, grace)
+    finally:
+        for process in list(pool._processes.values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def main() -> None:
@@ -249,32 +275,26 @@ def main() -> None:
     ]
     plan = {run.name: dataclasses.asdict(run) for run in runs}
     (args.out / "plan.json").write_text(json.dumps(plan, indent=1, default=str))
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     start = time.monotonic()
-    context = multiprocessing.get_context("spawn")
-    pool = futures.ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_init_worker)
-    submitted = {
-        pool.submit(
-            train_fold,
-            run,
-            fold,
-            str(args.data),
-            str(args.out),
-            args.device,
-            args.epochs,
-            args.keep_checkpoints,
-        ): (run, fold)
+    calls = [
+        (
+            f"{run.name} fold {fold}",
+            (
+                train_fold,
+                run,
+                fold,
+                str(args.data),
+                str(args.out),
+                args.device,
+                args.epochs,
+                args.keep_checkpoints,
+            ),
+        )
         for run, fold in jobs
-    }
-    # A stopped grid (Ctrl-C, kill, a scheduler's time limit) stops its training processes too:
-    # without this they went on training, orphaned, for as long as their jobs lasted.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    try:
-        failures = _wait_for(submitted, args, start)
-    finally:
-        for process in list(pool._processes.values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+    ]
+    failures = run_jobs(
+        calls, jobs=args.jobs, desc=f"{args.grid} grid", deadline=args.deadline, grace=args.grace
+    )
     (args.out / "failures.txt").write_text("\n".join(failures) + "\n")
     print(f"{len(jobs)} jobs, {len(failures)} failed, {time.monotonic() - start:.0f} s")
 

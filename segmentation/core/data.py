@@ -28,6 +28,7 @@ __all__ = [
     "group_kfold",
     "list_pairs",
     "make_folds",
+    "nested_group_subsets",
     "read_metadata",
 ]
 
@@ -216,6 +217,35 @@ def folds_from_column(
         )
         for value in chosen
     ]
+
+
+def nested_group_subsets(
+    names: Sequence[str],
+    groups: dict[str, str],
+    fractions: Sequence[float],
+    *,
+    seed: int,
+) -> dict[float, tuple[str, ...]]:
+    """For each fraction, the images of that share of the groups of ``names`` (a training fold).
+
+    The groups are shuffled once by ``seed`` and every fraction takes a prefix of that order, so
+    a smaller subset always lies inside a larger one (a learning curve then adds photos, it does
+    not swap them) and augmented copies of one photo go in or out together. At least one group.
+    """
+    if any(not 0.0 < f <= 1.0 for f in fractions):
+        raise ValueError(f"fractions must lie in (0, 1], got {list(fractions)}")
+    members: dict[str, list[str]] = {}
+    for name in names:
+        members.setdefault(groups[name], []).append(name)
+    keys = sorted(members)
+    order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(seed)).tolist()
+    shuffled = [keys[i] for i in order]
+    subsets = {}
+    for fraction in fractions:
+        # Half rounds up, so 25 % of 34 groups is 9, not banker's 8.
+        count = max(1, int(fraction * len(shuffled) + 0.5))
+        subsets[fraction] = tuple(sorted(n for key in shuffled[:count] for n in members[key]))
+    return subsets
 
 
 def data_fingerprint(root: Path | str, names: Iterable[str]) -> str:

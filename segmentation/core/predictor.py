@@ -8,6 +8,11 @@ orientation works; the outputs always match the upright photo pixel for pixel.
 
 ``backend`` picks how the forward passes run (``segmentation/core/backends.py``): ``eager``
 PyTorch, or ``onnxruntime`` on a CPU (the model exported to ONNX once, when the predictor loads).
+
+``sizes`` (eager only) predicts at several square sizes instead of ``resize_size`` alone and
+averages the probabilities once each is back at the photo's size: multi-scale test-time
+augmentation, or prediction at another resolution (e.g. the photo's own). Tried in
+``docs/results.md`` ("Learning curve and model-side tries"); the default is the checkpoint's size.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ _ORIENTATION = 0x0112  # the EXIF tag that exif_transpose reads
 class SegmentationPredictor:
     """Loads a checkpoint once; ``predict`` / ``predict_batch`` return :class:`Prediction` objects.
 
+    ``sizes`` (default: the checkpoint's ``resize_size``) are the square input sizes whose
+    probabilities are averaged, each after flip TTA when the checkpoint asks for it.
     ``version_label`` defaults to ``"model:<arch>-<backbone>:<sha256[:8]>"`` of the checkpoint
     file; the Django side usually passes the registry's own label. ``threshold`` defaults to the
     one stored in the checkpoint. ``backend`` is one of ``backends.BACKENDS``; ``self.backend``
@@ -50,6 +57,7 @@ class SegmentationPredictor:
         threshold: float | None = None,
         batch_size: int = 8,
         backend: str = "eager",
+        sizes: tuple[int, ...] | None = None,
     ) -> None:
         checkpoint = Path(checkpoint)
         self.device = resolve_device(str(device) if device is not None else None)
@@ -62,6 +70,9 @@ class SegmentationPredictor:
             raise ValueError("batch_size must be >= 1")
         self.batch_size = batch_size
         self.size = int(self.header["input"]["resize_size"])
+        self.sizes = tuple(int(size) for size in sizes) if sizes else (self.size,)
+        if backend != "eager" and self.sizes != (self.size,):
+            raise ValueError(f"the {backend} backend predicts at {self.size} px only")
         self._mean = self.header["normalization"]["mean"]
         self._std = self.header["normalization"]["std"]
         # Older checkpoints predate test-time augmentation: they get none.
@@ -74,17 +85,17 @@ class SegmentationPredictor:
             f"{file_sha256(checkpoint)[:8]}"
         )
 
-    def _prepare(self, image: Image.Image) -> tuple[torch.Tensor, tuple[int, int]]:
+    def _upright(self, image: Image.Image) -> Image.Image:
         # The worker hands over decoded RGB photos whose orientation is already applied (uploads
         # are stored upright without metadata): copying them twice more cost 2.5 ms a 640x480
         # photo and 78 ms a 12-megapixel one (docs/performance.md, "Decode once").
         if image.mode == "RGB" and image.getexif().get(_ORIENTATION, 1) == 1:
-            upright = image
-        else:
-            upright = ImageOps.exif_transpose(image).convert("RGB")
-        resized = upright.resize((self.size, self.size), Image.Resampling.BILINEAR)
-        tensor = TF.normalize(TF.pil_to_tensor(resized).float() / 255.0, self._mean, self._std)
-        return tensor, (upright.height, upright.width)
+            return image
+        return ImageOps.exif_transpose(image).convert("RGB")
+
+    def _tensor(self, upright: Image.Image, size: int) -> torch.Tensor:
+        resized = upright.resize((size, size), Image.Resampling.BILINEAR)
+        return TF.normalize(TF.pil_to_tensor(resized).float() / 255.0, self._mean, self._std)
 
     @torch.inference_mode()
     def _run(self, batch: torch.Tensor) -> torch.Tensor:
@@ -94,13 +105,21 @@ class SegmentationPredictor:
     def predict_batch(self, images: list[Image.Image]) -> list[Prediction]:
         results: list[Prediction] = []
         for start in range(0, len(images), self.batch_size):
-            prepared = [self._prepare(image) for image in images[start : start + self.batch_size]]
-            probabilities = self._run(torch.stack([tensor for tensor, _ in prepared]))
-            for probability, (_, size) in zip(probabilities, prepared, strict=True):
-                full = F.interpolate(
-                    probability[None, None], size=size, mode="bilinear", align_corners=False
-                )[0, 0].clamp_(0.0, 1.0)
-                array = full.cpu().numpy().astype(np.float32, copy=False)
+            uprights = [self._upright(image) for image in images[start : start + self.batch_size]]
+            totals: list[torch.Tensor | None] = [None] * len(uprights)
+            for size in self.sizes:
+                probabilities = self._run(torch.stack([self._tensor(u, size) for u in uprights]))
+                for i, upright in enumerate(uprights):
+                    full = F.interpolate(
+                        probabilities[i][None, None],
+                        size=(upright.height, upright.width),
+                        mode="bilinear",
+                        align_corners=False,
+                    )[0, 0]
+                    totals[i] = full if totals[i] is None else totals[i] + full
+            for total in totals:
+                mean = (total / len(self.sizes)).clamp_(0.0, 1.0)
+                array = mean.cpu().numpy().astype(np.float32, copy=False)
                 results.append(Prediction(array, array >= self.threshold, self.threshold))
         return results
 

@@ -31,17 +31,18 @@ def test_an_upright_rgb_photo_is_prepared_without_copies_and_as_before(
         raise AssertionError("an upright RGB photo needs no exif_transpose copy")
 
     monkeypatch.setattr(ImageOps, "exif_transpose", copies)
-    tensor, size = predictor._prepare(photo)
-    assert size == (60, 80)
-    assert torch.equal(tensor, before)
+    upright = predictor._upright(photo)
+    assert upright is photo and upright.size == (80, 60)
+    assert torch.equal(predictor._tensor(upright, predictor.size), before)
 
 
 def test_other_modes_are_still_converted(trained_checkpoint):
     predictor = SegmentationPredictor(trained_checkpoint, device="cpu")
     grey = _photo().convert("L")
-    tensor, size = predictor._prepare(grey)
-    expected, _ = predictor._prepare(grey.convert("RGB"))
-    assert size == (60, 80) and torch.equal(tensor, expected)
+    upright = predictor._upright(grey)
+    assert upright.mode == "RGB" and upright.size == (80, 60)
+    tensor = predictor._tensor(upright, predictor.size)
+    assert torch.equal(tensor, predictor._tensor(grey.convert("RGB"), predictor.size))
 
 
 def test_overlay_from_the_shared_pixels_is_the_same_image():

@@ -97,3 +97,32 @@ def test_evaluate_segmenter_scores_at_mask_resolution(trained_checkpoint, datase
 
     trained = evaluate_segmenter(SegmentationPredictor(trained_checkpoint), dataset).summary(0.5)
     assert trained["images"] == 2 and 0.0 <= trained["micro"]["f1"] <= 1.0
+
+
+def test_several_sizes_average_the_probabilities_of_each(trained_checkpoint):
+    # Multi-scale test-time augmentation: the mean of the predictions at each size, each brought
+    # back to the photo's size; one size equal to the checkpoint's is today's predictor exactly.
+    rng = np.random.default_rng(2)
+    photo = Image.fromarray(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8))
+    today = SegmentationPredictor(trained_checkpoint, device="cpu")
+    own = SegmentationPredictor(trained_checkpoint, device="cpu", sizes=(today.size,))
+    assert today.sizes == (today.size,)
+    np.testing.assert_array_equal(
+        own.predict(photo).probabilities, today.predict(photo).probabilities
+    )
+    small, large = (
+        SegmentationPredictor(trained_checkpoint, device="cpu", sizes=(size,)).predict(photo)
+        for size in (64, 128)
+    )
+    assert not np.allclose(small.probabilities, large.probabilities, atol=1e-3)
+    both = SegmentationPredictor(trained_checkpoint, device="cpu", sizes=(64, 128), threshold=0.4)
+    prediction = both.predict(photo)
+    expected = (small.probabilities + large.probabilities) / 2
+    np.testing.assert_allclose(prediction.probabilities, expected, atol=1e-6)
+    assert prediction.probabilities.shape == (50, 70)
+    assert np.array_equal(prediction.mask, prediction.probabilities >= 0.4)
+
+
+def test_other_sizes_are_refused_by_a_fixed_size_backend(trained_checkpoint):
+    with pytest.raises(ValueError, match="predicts at 72 px only"):
+        SegmentationPredictor(trained_checkpoint, backend="onnxruntime", sizes=(64, 128))
