@@ -104,7 +104,7 @@ def stored_image(photo: Photo) -> np.ndarray:
 
 
 def stored_mask(analysis: Analysis) -> np.ndarray:
-    """The analysis' lesion mask as booleans."""
+    """The lesion mask of an analysis (or of a correction: both have `.mask`) as booleans."""
     with analysis.mask.open("rb") as handle, Image.open(handle) as opened:
         return np.asarray(opened.convert("L")) > 127
 

@@ -24,6 +24,7 @@ from segmentation.severity.catalog import MEASURES
 
 from ..audit import audit_touch
 from ..models import Analysis, AuditEvent, Correction, CorrectionScore, Photo, User
+from .alignment import stored_mask
 from .errors import ServiceError
 from .files import files_delete
 from .images import upload_read_limited
@@ -168,13 +169,13 @@ def correction_score_new_analysis(
     )
     if correction is None:
         return None
-    return _score_save(correction, analysis, mask_agreement(mask, _mask_read(correction.mask)))
+    return _score_save(correction, analysis, mask_agreement(mask, stored_mask(correction)))
 
 
 def _scores_of(photo: Photo, corrected: np.ndarray) -> list[tuple[Analysis, MaskAgreement]]:
     """Every model mask of ``photo`` against the correction (read before any write)."""
     return [
-        (analysis, mask_agreement(_mask_read(analysis.mask), corrected))
+        (analysis, mask_agreement(stored_mask(analysis), corrected))
         for analysis in Analysis.objects.filter(photo=photo).order_by("created_at", "id")
         if analysis.mask
     ]
@@ -195,11 +196,6 @@ def _score_save(
         iou=agreement.iou,
         area_difference=agreement.area_difference,
     )
-
-
-def _mask_read(field_file) -> np.ndarray:
-    with field_file.open("rb") as handle, Image.open(handle) as image:
-        return np.asarray(image.convert("L")) >= 128
 
 
 def _photo_rgb(photo: Photo) -> Image.Image:
